@@ -1,0 +1,95 @@
+"""The training recipe, top to bottom: data -> model -> task -> trainer -> fit -> test -> report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from lstmkit.atomic import write_json
+from lstmkit.errors import ConfigError
+from lstmkit.report import metrics_table
+from lstmkit.runtime import configure_torch
+
+log = logging.getLogger(__name__)
+
+
+def run_dir() -> Path:
+    """The run's own folder, chosen by Hydra (`hydra.run.dir` / the sweep job's folder)."""
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def build_model(cfg: DictConfig, datamodule: Any) -> torch.nn.Module:
+    """Instantiate the network with the sizes the data dictates (vocab, classes, features)."""
+    kwargs = dict(datamodule.model_kwargs())
+    vectors = cfg.model.get("pretrained_embeddings")
+    if vectors:
+        from lstmkit.models.embeddings import load_vectors
+
+        vocab = datamodule.encoder.tokenizer.get_vocab()
+        kwargs["pretrained_embeddings"], _ = load_vectors(vectors, vocab, cfg.model.embedding_dim)
+    try:
+        return instantiate(cfg.model, **kwargs)
+    except ValueError as e:  # a model argument out of range: report it as a config mistake
+        raise ConfigError(str(e)) from None
+
+
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    logger = instantiate(cfg.logger) if cfg.get("logger") else False
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(run_dir()))
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run one training job and return its final metrics (also written to metrics.json)."""
+    started = time.perf_counter()
+    runtime = configure_torch(cfg.runtime.threads, cfg.runtime.flush_denormal)
+    L.seed_everything(cfg.seed, workers=True)
+    out = run_dir()
+
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    datamodule.save_preprocessor(out / "preprocessor")
+
+    net = build_model(cfg, datamodule)
+    make_task = instantiate(cfg.task, _partial_=True)  # objects below must not pass through Hydra
+    task = make_task(
+        net=net,
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(cfg.scheduler),
+        run_config=OmegaConf.to_container(cfg, resolve=True),
+        **datamodule.task_kwargs(),
+    )
+    trainer = build_trainer(cfg)
+    trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+
+    metrics: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()
+                               if k.startswith("val/")}
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if cfg.get("test_after_fit", True):
+        results = trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        metrics.update({k: float(v) for k, v in (results[0] if results else {}).items()})
+    report = {
+        "metrics": metrics,
+        "best_checkpoint": best,
+        "best_score": float(trainer.checkpoint_callback.best_model_score)
+        if trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_score is not None
+        else None,
+        "epochs": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "wall_time_s": round(time.perf_counter() - started, 2),
+        "preprocessing_cache_hit": getattr(datamodule, "cache_hit", None),
+        "runtime": runtime,
+    }
+    if trainer.is_global_zero:
+        write_json(out / "metrics.json", report)
+        log.info("results for %s\n%s", out, metrics_table(metrics))
+    return report

@@ -1,0 +1,1 @@
+"""Thin LightningModules: loss, metrics, optimiser wiring and logging around a plain network."""
