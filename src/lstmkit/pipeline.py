@@ -9,8 +9,8 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from lstmkit.atomic import write_json
@@ -21,9 +21,6 @@ from lstmkit.runtime import configure_torch
 log = logging.getLogger(__name__)
 
 
-def run_dir() -> Path:
-    """The run's own folder, chosen by Hydra (`hydra.run.dir` / the sweep job's folder)."""
-    return Path(HydraConfig.get().runtime.output_dir)
 
 
 def build_model(cfg: DictConfig, datamodule: Any) -> torch.nn.Module:
@@ -41,10 +38,12 @@ def build_model(cfg: DictConfig, datamodule: Any) -> torch.nn.Module:
         raise ConfigError(str(e)) from None
 
 
-def build_trainer(cfg: DictConfig) -> L.Trainer:
+def build_trainer(cfg: DictConfig, out: Path) -> L.Trainer:
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    if not cfg.trainer.get("enable_progress_bar", True):  # Lightning rejects a bar it may not show
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     logger = instantiate(cfg.logger) if cfg.get("logger") else False
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(run_dir()))
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -52,7 +51,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     started = time.perf_counter()
     runtime = configure_torch(cfg.runtime.threads, cfg.runtime.flush_denormal)
     L.seed_everything(cfg.seed, workers=True)
-    out = run_dir()
+    out = Path(cfg.paths.run_dir)  # chosen by Hydra: hydra.run.dir or the sweep job folder
 
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
@@ -68,7 +67,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         run_config=OmegaConf.to_container(cfg, resolve=True),
         **datamodule.task_kwargs(),
     )
-    trainer = build_trainer(cfg)
+    trainer = build_trainer(cfg, out)
     trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
     metrics: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()

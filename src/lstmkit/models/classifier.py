@@ -27,6 +27,7 @@ class RecurrentClassifier(nn.Module):
         num_layers: int = 1,
         bidirectional: bool = True,
         dropout: float = 0.0,
+        embedding_dropout: float = 0.0,
         head_dropout: float = 0.0,
         pooling: str = "max",
         cell: str = "lstm",
@@ -45,6 +46,8 @@ class RecurrentClassifier(nn.Module):
             self.input_layer: nn.Module = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
         else:
             self.input_layer = nn.Linear(input_size, embedding_dim)
+        # dropout on the embedded inputs: the strongest regulariser on small text datasets
+        self.input_dropout = nn.Dropout(embedding_dropout)
         self.encoder = RecurrentEncoder(
             embedding_dim, hidden_size, num_layers, bidirectional, dropout, cell, path
         )
@@ -75,6 +78,6 @@ class RecurrentClassifier(nn.Module):
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """inputs [B, T] ids or [B, T, F] features; lengths [B] -> logits [B, num_classes]."""
-        x = self.input_layer(inputs)
+        x = self.input_dropout(self.input_layer(inputs))
         outputs, final = self.encoder(x, lengths)
         return self.head(self.pooling(outputs, lengths, final))

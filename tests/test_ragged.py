@@ -1,0 +1,42 @@
+import numpy as np
+
+from lstmkit.data.ragged import Ragged
+
+
+def test_from_list_round_trip_and_lengths():
+    rows = [np.array([3, 4, 5]), np.array([], dtype=int), np.array([7])]
+    r = Ragged.from_list(rows)
+    assert len(r) == 3
+    assert r.lengths.tolist() == [3, 0, 1]
+    for i, row in enumerate(rows):
+        assert r[i].tolist() == row.tolist()
+
+
+def test_pad_gathers_rows_and_masks_pads():
+    r = Ragged.from_list([np.array([1, 2, 3]), np.array([4]), np.array([5, 6])])
+    padded, mask = r.pad(np.array([1, 0]), pad_value=0)
+    assert padded.tolist() == [[4, 0, 0], [1, 2, 3]]
+    assert mask.tolist() == [[True, False, False], [True, True, True]]
+
+
+def test_pad_keeps_feature_dims():
+    values = np.arange(12, dtype=np.float32).reshape(6, 2)
+    r = Ragged.from_lengths(values, np.array([4, 2]))
+    padded, mask = r.pad(np.array([1, 0]))
+    assert padded.shape == (2, 4, 2)
+    assert padded[0, :2].tolist() == values[4:6].tolist()
+    assert (padded[0, 2:] == 0).all()
+
+
+def test_take_reorders_examples():
+    r = Ragged.from_list([np.array([1, 2]), np.array([3]), np.array([4, 5, 6])])
+    t = r.take(np.array([2, 0]))
+    assert [t[i].tolist() for i in range(len(t))] == [[4, 5, 6], [1, 2]]
+
+
+def test_save_load(tmp_path):
+    r = Ragged.from_list([np.array([1, 2]), np.array([3])])
+    r.save(tmp_path / "x")
+    back = Ragged.load(tmp_path / "x")
+    assert back.values.tolist() == [1, 2, 3]
+    assert back.offsets.tolist() == [0, 2, 3]

@@ -1,0 +1,97 @@
+"""The exact padded path must match packed sequences; pads must never change a result."""
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from lstmkit.models.recurrent import RecurrentEncoder, reverse_within_length, step_mask
+
+
+def batch(b=6, t=11, f=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, t, f, generator=g)
+    lengths = torch.tensor([11, 1, 7, 3, 11, 5][:b])
+    x = x * step_mask(lengths, t)[:, :, None]
+    return x, lengths
+
+
+def test_reverse_within_length_is_its_own_inverse_and_keeps_pads():
+    x = torch.arange(8.0).reshape(2, 4, 1)
+    lengths = torch.tensor([4, 2])
+    r = reverse_within_length(x, lengths)
+    assert r[:, :, 0].tolist() == [[3, 2, 1, 0], [5, 4, 6, 7]]
+    assert torch.equal(reverse_within_length(r, lengths), x)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_padded_path_matches_packed_path(cell, bidirectional, num_layers):
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, num_layers, bidirectional, cell=cell).eval()
+    x, lengths = batch()
+    x.requires_grad_(True)
+    enc.path = "padded"
+    out_pad, fin_pad = enc(x, lengths)
+    (out_pad.sum() + fin_pad.sum()).backward()
+    grad_pad = x.grad.clone()
+    x.grad = None
+    enc.path = "packed"
+    out_pack, fin_pack = enc(x, lengths)
+    (out_pack.sum() + fin_pack.sum()).backward()
+    torch.testing.assert_close(out_pad, out_pack, atol=1e-5, rtol=0)
+    torch.testing.assert_close(fin_pad, fin_pack, atol=1e-5, rtol=0)
+    torch.testing.assert_close(grad_pad, x.grad, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_matches_torch_bidirectional_packed_on_the_unpadded_part(cell):
+    """Same weights in a stock bidirectional nn.LSTM/GRU fed a PackedSequence."""
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, 1, True, cell=cell, path="padded").eval()
+    ref = (nn.LSTM if cell == "lstm" else nn.GRU)(5, 8, batch_first=True, bidirectional=True)
+    fwd, bwd = enc.layers[0]
+    with torch.no_grad():
+        for name, p in fwd.named_parameters():
+            getattr(ref, name).copy_(p)
+            getattr(ref, name + "_reverse").copy_(dict(bwd.named_parameters())[name])
+    x, lengths = batch()
+    ours, _ = enc(x, lengths)
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    theirs, _ = pad_packed_sequence(ref(packed)[0], batch_first=True, total_length=x.size(1))
+    torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=0)
+
+
+def test_plain_padding_is_not_exact_for_the_backward_direction():
+    """Why the reversal exists: a stock bidirectional LSTM over pads gives other numbers."""
+    torch.manual_seed(0)
+    ref = nn.LSTM(5, 8, batch_first=True, bidirectional=True)
+    x, lengths = batch()
+    padded = ref(x)[0]
+    packed = pad_packed_sequence(
+        ref(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))[0],
+        batch_first=True, total_length=x.size(1),
+    )[0]
+    mask = step_mask(lengths, x.size(1))
+    assert (padded - packed)[mask].abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("path", ["padded", "packed"])
+def test_extra_padding_changes_nothing(path):
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, 2, True, path=path).eval()
+    x, lengths = batch()
+    longer = torch.cat([x, torch.randn(x.size(0), 4, 5)], dim=1)  # garbage in the pads
+    out, fin = enc(x, lengths)
+    out2, fin2 = enc(longer, lengths)
+    torch.testing.assert_close(out, out2[:, : x.size(1)], atol=1e-6, rtol=0)
+    assert out2[:, x.size(1):].abs().max() == 0
+    torch.testing.assert_close(fin, fin2, atol=1e-6, rtol=0)
+
+
+def test_auto_path_follows_the_device():
+    enc = RecurrentEncoder(3, 4)
+    assert enc.resolve_path(torch.device("cpu")) == "padded"
+    assert enc.resolve_path(torch.device("cuda")) == "packed"
+    assert RecurrentEncoder(3, 4, path="packed").resolve_path(torch.device("cpu")) == "packed"
