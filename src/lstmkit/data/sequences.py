@@ -1,0 +1,256 @@
+"""LightningDataModule for classifying labelled, variable-length multivariate sequences.
+
+Input is a long-format CSV: one row per time step with a sequence id, a step order, feature
+columns and the sequence's label. Each split becomes a Ragged array of float32 values
+[N_total, F], so the text path's length-bucketed sampler and exact padded LSTM just work.
+Features are standardised per column with statistics of the training sequences only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pandas as pd
+from torch.utils.data import DataLoader
+
+from lstmkit.atomic import atomic_dir
+from lstmkit.data import builtin
+from lstmkit.data.batches import RaggedDataset, collate
+from lstmkit.data.cache import cache_key, is_complete
+from lstmkit.data.csv import file_rows, read_csv
+from lstmkit.data.labels import LabelMap
+from lstmkit.data.ragged import Ragged
+from lstmkit.data.sampler import BucketBatchSampler
+from lstmkit.data.scalers import Scaler
+from lstmkit.data.split import SPLITS, column_split, stratified_split
+from lstmkit.data.timeseries import numeric_columns
+from lstmkit.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+
+def sequence_labels(frame: pd.DataFrame, codes: np.ndarray, ids: pd.Index, column: str,
+                    where: str) -> pd.Series:
+    """One label per sequence; rows may repeat it or leave it empty, but may not disagree."""
+    labels = frame[column].astype("string").str.strip()
+    grouped = labels.groupby(codes)
+    first = grouped.first().reindex(range(len(ids)))
+    missing = first.isna().to_numpy()
+    if missing.any():
+        raise DataError(f"{where}: sequence id(s) {list(ids[missing][:5])} have no label in "
+                        f"column {column!r}. Give every sequence its label.")
+    conflict = (grouped.nunique() > 1).reindex(range(len(ids)), fill_value=False).to_numpy()
+    if conflict.any():
+        raise DataError(f"{where}: sequence id(s) {list(ids[conflict][:5])} carry different "
+                        f"labels in column {column!r} on different rows; one label per sequence.")
+    return first.reset_index(drop=True)
+
+
+def check_steps(steps: np.ndarray, codes: np.ndarray, index: pd.Index, where: str,
+                column: str) -> None:
+    """Within each sequence the step column must be strictly increasing in file order."""
+    same = np.r_[False, codes[1:] == codes[:-1]]
+    diff = np.r_[0.0, np.diff(steps)]
+    for mask, what in ((same & (diff == 0), "duplicate"), (same & (diff < 0), "unsorted")):
+        if mask.any():
+            raise DataError(f"{where}: {what} step(s) in column {column!r} at "
+                            f"{file_rows(index[mask])}. Each sequence needs its rows in "
+                            "increasing step order, one row per step.")
+
+
+class SequenceDataModule(L.LightningDataModule):
+    """Reads, validates, splits by sequence, fits scalers on train, encodes (or loads the cache)."""
+
+    def __init__(
+        self,
+        path: str,
+        id_column: str = "series",
+        step_column: str = "step",
+        feature_columns: list[str] | None = None,
+        label_column: str = "label",
+        split_column: str | None = None,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.2,
+        scaler: str = "standard",
+        seed: int = 42,
+        batch_size: int = 32,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        pool_factor: int = 50,
+        encoding: str = "utf-8",
+        delimiter: str = ",",
+        builtin: str | None = None,
+        cache_dir: str = "outputs/cache",
+        use_cache: bool = True,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}.")
+        self.path = Path(path)
+        self.id_column, self.step_column, self.label_column = id_column, step_column, label_column
+        self.feature_columns = list(feature_columns) if feature_columns else None
+        self.split_column = split_column
+        self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
+        self.scaler_kind = scaler
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or 2 * batch_size
+        self.num_workers, self.pool_factor = num_workers, pool_factor
+        self.encoding, self.delimiter = encoding, delimiter
+        self.builtin, self.cache_dir, self.use_cache = builtin, Path(cache_dir), use_cache
+        self.labels: LabelMap | None = None
+        self.splits: dict[str, RaggedDataset] = {}
+        self.cache_folder: Path | None = None
+        self.cache_hit: bool | None = None
+        self.num_features = 0
+
+    def prepare_data(self) -> None:
+        if self.builtin:
+            builtin.materialise(self.builtin, self.path)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        self.prepare_data()
+        if not self.path.is_file():
+            read_csv(self.path, {}, self.encoding, self.delimiter)  # raises the clear error
+        key_config = {
+            "kind": "sequences",
+            "columns": [self.id_column, self.step_column, self.feature_columns,
+                        self.label_column, self.split_column],
+            "split": [self.val_fraction, self.test_fraction, self.seed],
+            "scaler": self.scaler_kind,
+            "read": [self.encoding, self.delimiter],
+        }
+        folder = self.cache_dir / cache_key(key_config, self.path)
+        self.cache_folder = folder
+        self.cache_hit = self.use_cache and is_complete(folder)
+        if self.cache_hit:
+            log.info("preprocessing cache hit: %s", folder)
+        else:
+            start = time.perf_counter()
+            with atomic_dir(folder) as tmp:
+                self._build(tmp)
+            log.info("preprocessing cache miss: encoded in %.2fs, cached in %s",
+                     time.perf_counter() - start, folder)
+        self._load(folder)
+
+    def _build(self, out: Path) -> None:
+        where = str(self.path)
+        cols = {"data.id_column": self.id_column, "data.step_column": self.step_column,
+                "data.label_column": self.label_column}
+        cols |= {f"data.feature_columns[{i}]": c for i, c in enumerate(self.feature_columns or [])}
+        if self.split_column:
+            cols["data.split_column"] = self.split_column
+        frame = read_csv(self.path, cols, self.encoding, self.delimiter)
+        features = self.feature_columns or [c for c in frame.columns if c not in set(cols.values())]
+        if not features:
+            raise DataError(f"{where}: no feature columns besides {sorted(set(cols.values()))}.")
+        if frame[self.id_column].isna().any():
+            rows = frame.index[frame[self.id_column].isna().to_numpy()]
+            raise DataError(f"{where}: id column {self.id_column!r} is empty at {file_rows(rows)}.")
+        codes, ids = pd.factorize(frame[self.id_column].astype("string"))
+        order = np.argsort(codes, kind="stable")  # each sequence's rows together, in file order
+        frame, codes = frame.iloc[order], codes[order]
+        steps = numeric_columns(frame, [self.step_column], where)[:, 0]
+        check_steps(steps, codes, frame.index, where, self.step_column)
+        values = numeric_columns(frame, features, where)
+        nan = np.isnan(np.c_[values, steps])
+        if nan.any():
+            rows = nan.any(axis=1)
+            raise DataError(f"{where}: missing value(s) at {file_rows(frame.index[rows])}; every "
+                            f"step needs all of {features} and {self.step_column!r}.")
+        labels = sequence_labels(frame, codes, ids, self.label_column, where)
+        if self.split_column:
+            per_sequence = frame.groupby(codes)[self.split_column].first().reset_index(drop=True)
+            index = column_split(per_sequence.to_frame(), self.split_column, where)
+            if len(index["val"]) == 0 and self.val_fraction > 0:  # official train/test only
+                train = index["train"]
+                inner = stratified_split(pd.factorize(labels.iloc[train])[0],
+                                         self.val_fraction, 0.0, self.seed)
+                index["val"], index["train"] = train[inner["val"]], train[inner["train"]]
+        else:
+            index = stratified_split(pd.factorize(labels)[0], self.val_fraction,
+                                     self.test_fraction, self.seed)
+        label_map = LabelMap.fit(labels.iloc[index["train"]], where, self.label_column)
+        lengths = np.bincount(codes, minlength=len(ids))
+        whole = Ragged.from_lengths(values, lengths)
+        train_rows = np.repeat(np.isin(np.arange(len(ids)), index["train"]), lengths)
+        one = np.zeros(len(values), dtype=np.int64)  # a single group: statistics per feature
+        scaler = Scaler.fit(self.scaler_kind, values[train_rows], one[train_rows], 1)
+        scaled = Ragged.from_lengths(scaler.transform(values, one), lengths)
+        counts = {}
+        for split in SPLITS:
+            scaled.take(index[split]).save(out / split)
+            y = label_map.encode(labels.iloc[index[split]], split, where)
+            np.save(out / f"{split}.labels.npy", y)
+            np.save(out / f"{split}.ids.npy", np.asarray(ids[index[split]], dtype=str))
+            counts[split] = len(y)
+        spec = {"kind": "sequences", "id_column": self.id_column, "step_column": self.step_column,
+                "feature_columns": features, "label_column": self.label_column,
+                "labels": label_map.names, "scaler": scaler.to_dict()}
+        (out / "preprocessor.json").write_text(json.dumps(spec, indent=2))
+        meta = {"counts": counts, "features": len(features), "rows_read": len(frame),
+                "length_range": [int(whole.lengths.min()), int(whole.lengths.max())]}
+        (out / "meta.json").write_text(json.dumps(meta, indent=2))
+
+    def _load(self, folder: Path) -> None:
+        spec = json.loads((folder / "preprocessor.json").read_text())
+        self.labels = LabelMap(spec["labels"])
+        self.num_features = len(spec["feature_columns"])
+        for split in SPLITS:
+            inputs = Ragged.load(folder / split)
+            self.splits[split] = RaggedDataset(inputs, np.load(folder / f"{split}.labels.npy"))
+        counts = {s: len(d) for s, d in self.splits.items()}
+        log.info("sequences %s, %d features, classes %s", counts, self.num_features,
+                 self.labels.names)
+
+    # -- what the model and the run need ------------------------------------------------------
+    def model_kwargs(self) -> dict[str, Any]:
+        """Numeric inputs: the classifier gets an input projection in place of an embedding."""
+        assert self.labels is not None, "call setup() first"
+        return {"input_size": self.num_features, "num_classes": len(self.labels.names)}
+
+    def task_kwargs(self) -> dict[str, Any]:
+        assert self.labels is not None, "call setup() first"
+        counts = np.bincount(self.splits["train"].targets, minlength=len(self.labels.names))
+        return {"num_classes": len(self.labels.names), "class_names": self.labels.names,
+                "class_counts": counts.tolist()}
+
+    def save_preprocessor(self, folder: str | Path) -> None:
+        """Copy the label map, feature list and fitted scaler into the run folder."""
+        assert self.cache_folder is not None, "call setup() first"
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("preprocessor.json", "meta.json"):
+            shutil.copy2(self.cache_folder / name, folder / name)
+
+    # -- loaders ------------------------------------------------------------------------------
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        if split not in self.splits:
+            self.setup()
+        data = self.splits[split]
+        trainer = getattr(self, "trainer", None)
+        sampler = BucketBatchSampler(
+            data.inputs.lengths, self.batch_size if shuffle else self.eval_batch_size,
+            shuffle=shuffle, seed=self.seed, pool_factor=self.pool_factor,
+            num_replicas=trainer.world_size if trainer is not None else 1,
+            rank=trainer.global_rank if trainer is not None else 0,
+        )
+        return DataLoader(data, batch_sampler=sampler, collate_fn=collate,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", False)

@@ -1,0 +1,370 @@
+"""LightningDataModule for forecasting: CSV of one or many time series -> sliding windows.
+
+Chronological split per series: the last `test_size` steps are test, the `val_size` before
+them val, the rest train. A window belongs to the split holding its targets; train windows
+(inputs and targets) lie inside the training span, so nothing fitted or trained on sees a
+later split. Val and test inputs look back into earlier data, as a real forecast would.
+Scalers are fitted on the training span of each series only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from lstmkit.atomic import write_json
+from lstmkit.data import builtin
+from lstmkit.data.batches import collate
+from lstmkit.data.csv import file_rows, read_csv
+from lstmkit.data.scalers import Scaler
+from lstmkit.data.split import SPLITS
+from lstmkit.errors import ConfigError, DataError
+from lstmkit.forecast_metrics import mase_scale, seasonal_naive_index
+
+log = logging.getLogger(__name__)
+MISSING = ("error", "interpolate", "ffill")
+
+
+def numeric_columns(frame: pd.DataFrame, columns: list[str], where: str) -> np.ndarray:
+    """Columns as float64 [N, C]; a non-numeric cell is an error naming its line and value."""
+    out = np.empty((len(frame), len(columns)))
+    for j, col in enumerate(columns):
+        raw = frame[col]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = (num.isna() & raw.notna()).to_numpy()
+        if bad.any():
+            first = frame.index[bad][0]
+            raise DataError(
+                f"{where}: column {col!r} holds a non-numeric value {raw.loc[first]!r} at "
+                f"{file_rows(frame.index[bad])}. Fix or remove those cells."
+            )
+        out[:, j] = num.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+def fill_missing(values: np.ndarray, series: np.ndarray, how: str, names: list[str],
+                 index: pd.Index, where: str) -> np.ndarray:
+    """Missing values are an error by default; `interpolate` / `ffill` fill within each series."""
+    if how not in MISSING:
+        raise ConfigError(f"data.missing must be one of {list(MISSING)}, got {how!r}.")
+    nan = np.isnan(values)
+    if not nan.any():
+        return values
+    rows = nan.any(axis=1)
+    col = names[int(np.flatnonzero(nan[rows][0])[0])]
+    if how == "error":
+        raise DataError(
+            f"{where}: missing value(s) in column {col!r} at {file_rows(index[rows])}. Fill them, "
+            "or set data.missing=interpolate (linear, within each series) or data.missing=ffill."
+        )
+    frame = pd.DataFrame(values).groupby(series)
+    if how == "interpolate":
+        filled = frame.transform(lambda s: s.interpolate(limit_direction="both"))
+    else:
+        filled = frame.ffill()
+    out = filled.to_numpy(np.float64)
+    if np.isnan(out).any():
+        left = np.isnan(out).any(axis=1)
+        raise DataError(
+            f"{where}: cannot fill the missing value(s) at {file_rows(index[left])} "
+            f"(data.missing={how}: nothing before them in their series). Fill or drop them."
+        )
+    log.warning("filled %d missing value(s) with data.missing=%s", int(nan.sum()), how)
+    return out
+
+
+def check_time_order(times: pd.Series, series: np.ndarray, index: pd.Index, where: str,
+                     column: str) -> None:
+    """Time steps strictly increasing and evenly spaced within each series."""
+    numeric = pd.api.types.is_numeric_dtype(times)
+    t = times.to_numpy(np.float64) if numeric else times.to_numpy("datetime64[ns]").astype(np.int64)
+    same = np.r_[False, series[1:] == series[:-1]]
+    diff = np.r_[0, np.diff(t)]
+    for mask, what, hint in (
+        (same & (diff == 0), "duplicate", "Remove or aggregate the duplicate rows."),
+        (same & (diff < 0), "unsorted", "Sort the file by time (within each series)."),
+    ):
+        if mask.any():
+            raise DataError(f"{where}: {what} time step(s) in column {column!r} at "
+                            f"{file_rows(index[mask])}. {hint}")
+    if numeric:
+        first = pd.Series(np.where(same, diff, np.nan)).groupby(series).transform("first")
+        bad = same & (diff != first.to_numpy())
+    else:  # calendar steps (months, years) differ in length: ask pandas for the frequency
+        bad = np.zeros(len(t), dtype=bool)
+        for s in np.unique(series):
+            rows = np.flatnonzero(series == s)
+            if len(rows) >= 3 and pd.infer_freq(pd.DatetimeIndex(times.iloc[rows])) is None:
+                bad[rows[1 + int(np.argmax(np.diff(t[rows])))]] = True
+    if bad.any():
+        raise DataError(
+            f"{where}: irregular time steps in column {column!r} (a gap or a changed interval) "
+            f"at {file_rows(index[bad])}. Add the missing rows (values may be empty with "
+            "data.missing=interpolate) so every series is evenly spaced."
+        )
+
+
+def span_origins(start: int, stop: int, input_length: int, horizon: int, stride: int) -> np.ndarray:
+    """First-target positions of windows whose targets lie in [start, stop), aligned to the end."""
+    first = max(start, input_length)
+    last = stop - horizon
+    if last < first:
+        return np.zeros(0, dtype=np.int64)
+    return np.arange(last, first - 1, -stride, dtype=np.int64)[::-1]
+
+
+class WindowDataset(Dataset):
+    """Windows as first-target row indices into flat arrays: each batch is one gather."""
+
+    def __init__(self, scaled: np.ndarray, raw: np.ndarray, origins: np.ndarray,
+                 series: np.ndarray, mase: np.ndarray, input_length: int, horizon: int,
+                 season: int) -> None:
+        self.scaled, self.raw = scaled, raw.astype(np.float32)
+        self.origins, self.series, self.mase = origins, series, mase.astype(np.float32)
+        self.input_length, self.horizon, self.season = input_length, horizon, season
+        self.targets = raw.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.origins)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([i])
+
+    def __getitems__(self, index: list[int]) -> dict[str, torch.Tensor]:
+        idx = np.asarray(index, dtype=np.int64)
+        origin = self.origins[idx]
+        past = origin[:, None] + np.arange(-self.input_length, 0)[None, :]
+        future = origin[:, None] + np.arange(self.horizon)[None, :]
+        snaive = seasonal_naive_index(origin, self.horizon, self.season)
+        as_tensor = torch.from_numpy
+        return {
+            "inputs": as_tensor(self.scaled[past]),
+            "lengths": torch.full((len(idx),), self.input_length, dtype=torch.int64),
+            "targets": as_tensor(self.scaled[future][..., : self.targets]),
+            "actual": as_tensor(self.raw[future]),
+            "history": as_tensor(self.raw[past]),
+            "naive": as_tensor(np.repeat(self.raw[origin - 1][:, None], self.horizon, axis=1)),
+            "snaive": as_tensor(self.raw[snaive]),
+            "series": as_tensor(self.series[idx]),
+            "mase_scale": as_tensor(self.mase[self.series[idx]]),
+        }
+
+
+class TimeSeriesDataModule(L.LightningDataModule):
+    """Reads and validates the series, splits chronologically, fits scalers, cuts windows."""
+
+    def __init__(
+        self,
+        path: str,
+        time_column: str = "time",
+        value_columns: list[str] | str = "value",
+        series_column: str | None = None,
+        covariate_columns: list[str] | None = None,
+        input_length: int = 24,
+        horizon: int = 12,
+        stride: int = 1,
+        val_size: float = 12,
+        test_size: float = 12,
+        scaler: str = "standard",
+        log_transform: bool = False,
+        missing: str = "error",
+        season: int = 12,
+        batch_size: int = 32,
+        eval_batch_size: int | None = None,
+        windows_per_epoch: int | None = None,
+        num_workers: int = 0,
+        seed: int = 42,
+        encoding: str = "utf-8",
+        delimiter: str = ",",
+        builtin: str | None = None,
+    ) -> None:
+        super().__init__()
+        values = [value_columns] if isinstance(value_columns, str) else list(value_columns)
+        for name, value, low in (("input_length", input_length, 1), ("horizon", horizon, 1),
+                                 ("stride", stride, 1), ("batch_size", batch_size, 1),
+                                 ("season", season, 1)):
+            if int(value) < low:
+                raise ConfigError(f"data.{name} must be >= {low}, got {value}.")
+        if not values:
+            raise ConfigError("data.value_columns must name at least one column.")
+        self.path = Path(path)
+        self.time_column, self.value_columns = time_column, values
+        self.series_column = series_column
+        self.covariate_columns = list(covariate_columns or [])
+        self.input_length, self.horizon, self.stride = int(input_length), int(horizon), int(stride)
+        self.val_size, self.test_size = val_size, test_size
+        self.scaler_kind, self.log_transform, self.missing = scaler, log_transform, missing
+        self.season = int(season)
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or 2 * batch_size
+        self.windows_per_epoch, self.num_workers, self.seed = windows_per_epoch, num_workers, seed
+        self.encoding, self.delimiter, self.builtin = encoding, delimiter, builtin
+        self.splits: dict[str, WindowDataset] = {}
+        self.scaler: Scaler | None = None
+        self.series_names: list[str] = []
+        self.cache_hit: bool | None = None  # windows are index views of a small array: no cache
+
+    def prepare_data(self) -> None:
+        if self.builtin:
+            builtin.materialise(self.builtin, self.path)
+
+    # -- reading and checking -----------------------------------------------------------------
+    def _read(self) -> tuple[pd.Series, np.ndarray, np.ndarray, pd.Index]:
+        where = str(self.path)
+        cols = {"data.time_column": self.time_column}
+        cols |= {f"data.value_columns[{i}]": c for i, c in enumerate(self.value_columns)}
+        cols |= {f"data.covariate_columns[{i}]": c for i, c in enumerate(self.covariate_columns)}
+        if self.series_column:
+            cols["data.series_column"] = self.series_column
+        frame = read_csv(self.path, cols, self.encoding, self.delimiter)
+        if self.series_column:
+            ids = frame[self.series_column]
+            if ids.isna().any():
+                raise DataError(f"{where}: series column {self.series_column!r} is empty at "
+                                f"{file_rows(frame.index[ids.isna().to_numpy()])}.")
+            codes, names = pd.factorize(ids.astype("string"))
+            order = np.argsort(codes, kind="stable")  # group rows by series, keep file order
+            frame, codes = frame.iloc[order], codes[order]
+            self.series_names = [str(n) for n in names]
+        else:
+            codes, self.series_names = np.zeros(len(frame), dtype=np.int64), ["series"]
+        times = frame[self.time_column]
+        if times.isna().any():
+            raise DataError(f"{where}: time column {self.time_column!r} is empty at "
+                            f"{file_rows(frame.index[times.isna().to_numpy()])}.")
+        if not pd.api.types.is_numeric_dtype(times):
+            parsed = pd.to_datetime(times.astype("string"), errors="coerce")
+            bad = parsed.isna().to_numpy()
+            if bad.any():
+                raise DataError(
+                    f"{where}: time column {self.time_column!r} holds {times[bad].iloc[0]!r} at "
+                    f"{file_rows(frame.index[bad])}, neither a number nor a date."
+                )
+            times = parsed
+        check_time_order(times, codes, frame.index, where, self.time_column)
+        names = self.value_columns + self.covariate_columns
+        values = numeric_columns(frame, names, where)
+        values = fill_missing(values, codes, self.missing, names, frame.index, where)
+        return times, values, np.asarray(codes, dtype=np.int64), frame.index
+
+    def _span_sizes(self, length: int) -> tuple[int, int]:
+        def steps(size: float, name: str) -> int:
+            if size < 0:
+                raise ConfigError(f"data.{name} must be >= 0, got {size}.")
+            return int(round(size * length)) if 0 < size < 1 else int(size)
+
+        return steps(self.val_size, "val_size"), steps(self.test_size, "test_size")
+
+    # -- Lightning hooks --------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        self.prepare_data()
+        where = str(self.path)
+        _, values, series, _ = self._read()
+        targets = len(self.value_columns)
+        num_series = len(self.series_names)
+        starts = np.searchsorted(series, np.arange(num_series))
+        lengths = np.bincount(series, minlength=num_series)
+        origins: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
+        owners: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
+        train_rows = np.zeros(len(values), dtype=bool)
+        mase = np.zeros((num_series, targets))
+        for s, (start, n) in enumerate(zip(starts, lengths, strict=True)):
+            n_val, n_test = self._span_sizes(n)
+            n_train = n - n_val - n_test
+            need = self.input_length + self.horizon
+            if n_train < need:
+                raise DataError(
+                    f"{where}: series {self.series_names[s]!r} has {n} points; its training span "
+                    f"({n_train} after val_size={n_val} and test_size={n_test}) is shorter than "
+                    f"input_length + horizon = {need}. Use a shorter data.input_length or "
+                    "data.horizon, smaller val/test sizes, or drop the series."
+                )
+            for name, size in (("val", n_val), ("test", n_test)):
+                if 0 < size < self.horizon:
+                    raise ConfigError(f"data.{name}_size ({size} steps) is shorter than "
+                                      f"data.horizon ({self.horizon}): no window would fit.")
+            if self.season >= n_train:
+                raise ConfigError(f"data.season ({self.season}) must be shorter than the training "
+                                  f"span of series {self.series_names[s]!r} ({n_train} steps).")
+            bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val),
+                      "test": (n_train + n_val, n)}
+            for split, (lo, hi) in bounds.items():
+                o = span_origins(lo, hi, self.input_length, self.horizon, self.stride)
+                origins[split].append(start + o)
+                owners[split].append(np.full(len(o), s, dtype=np.int64))
+            train_rows[start : start + n_train] = True
+            mase[s] = mase_scale(values[start : start + n_train, :targets], self.season)
+        self.scaler = Scaler.fit(self.scaler_kind, values[train_rows], series[train_rows],
+                                 num_series, self.log_transform, targets)
+        scaled = self.scaler.transform(values, series)
+        raw = values[:, :targets]
+        for split in SPLITS:
+            self.splits[split] = WindowDataset(
+                scaled, raw, np.concatenate(origins[split]), np.concatenate(owners[split]),
+                mase, self.input_length, self.horizon, self.season)
+        counts = {s: len(d) for s, d in self.splits.items()}
+        if counts["train"] == 0:
+            raise DataError(f"{where}: no training window fits; shorten data.input_length.")
+        self.mase = mase
+        log.info("series %d, windows %s (input %d, horizon %d, stride %d), scaler %s%s",
+                 num_series, counts, self.input_length, self.horizon, self.stride,
+                 self.scaler_kind, " after log1p" if self.log_transform else "")
+
+    # -- what the model and the run need ------------------------------------------------------
+    def model_kwargs(self) -> dict[str, Any]:
+        """Sizes the network must match: passed to `instantiate(cfg.model, **kwargs)`."""
+        return {"input_size": len(self.value_columns) + len(self.covariate_columns),
+                "horizon": self.horizon, "num_targets": len(self.value_columns)}
+
+    def task_kwargs(self) -> dict[str, Any]:
+        """Facts the forecasting task needs to report in original units (plain containers)."""
+        assert self.scaler is not None, "call setup() first"
+        return {"horizon": self.horizon, "scaler": self.scaler.to_dict(),
+                "target_names": self.value_columns}
+
+    def save_preprocessor(self, folder: str | Path) -> None:
+        """The fitted scalers and window settings: what a predictor needs to reproduce inputs."""
+        assert self.scaler is not None, "call setup() first"
+        spec = {
+            "kind": "timeseries", "time_column": self.time_column,
+            "value_columns": self.value_columns, "covariate_columns": self.covariate_columns,
+            "series_column": self.series_column, "series": self.series_names,
+            "input_length": self.input_length, "horizon": self.horizon, "season": self.season,
+            "scaler": self.scaler.to_dict(), "mase_scale": self.mase.tolist(),
+        }
+        write_json(Path(folder) / "preprocessor.json", spec)
+        log.debug("preprocessor: %s", json.dumps(spec)[:200])
+
+    # -- loaders ------------------------------------------------------------------------------
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        if split not in self.splits:
+            self.setup()
+        data = self.splits[split]
+        if train:
+            generator = torch.Generator().manual_seed(self.seed)
+            sampler = RandomSampler(data, num_samples=self.windows_per_epoch or len(data),
+                                    generator=generator)
+            batches = BatchSampler(sampler, self.batch_size, drop_last=False)
+        else:
+            batches = BatchSampler(SequentialSampler(data), self.eval_batch_size, drop_last=False)
+        return DataLoader(data, batch_sampler=batches, collate_fn=collate,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", False)

@@ -1,0 +1,115 @@
+"""Seq2seq forecaster: LSTM encoder, then an autoregressive LSTM decoder or a direct head.
+
+Plain `nn.Module`: no Lightning, no Hydra. The encoder is the shared `RecurrentEncoder`
+(exact on padded batches). The decoder steps over the horizon feeding back its own previous
+prediction (free running) or, with probability `teacher_forcing`, the true previous value;
+optional Luong attention looks at every encoder output at each step. `head=direct` maps the
+encoder's final state to the whole horizon at once, the simpler alternative.
+
+`relative=true` subtracts each window's last observed target value from the target inputs
+and adds it back to the forecast, so the network learns changes, not levels: a trend carries
+the series outside the training range of levels, but not of changes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lstmkit.models.init import keras_init_rnn
+from lstmkit.models.recurrent import CELLS, RecurrentEncoder, step_mask
+
+HEADS = ("autoregressive", "direct")
+
+
+class Seq2SeqForecaster(nn.Module):
+    """inputs [B, T, F] (targets first, then covariates) -> forecast [B, horizon, num_targets]."""
+
+    def __init__(
+        self,
+        input_size: int,
+        horizon: int,
+        num_targets: int = 1,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        cell: str = "lstm",
+        head: str = "autoregressive",
+        attention: bool = False,
+        relative: bool = True,
+        path: str = "auto",
+        init: str = "keras",
+    ) -> None:
+        super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"model.head must be one of {HEADS}, got {head!r}")
+        if horizon < 1 or not 1 <= num_targets <= input_size:
+            raise ValueError("horizon must be >= 1 and 1 <= num_targets <= input_size")
+        self.horizon, self.num_targets, self.head_kind = horizon, num_targets, head
+        self.attention, self.relative, self.cell = attention, relative, cell
+        self.encoder = RecurrentEncoder(input_size, hidden_size, num_layers, bidirectional=False,
+                                        dropout=dropout, cell=cell, path=path)
+        if head == "direct":
+            self.head = nn.Linear(hidden_size, horizon * num_targets)
+        else:
+            # a decoder steps one value at a time and carries its state, which RecurrentEncoder
+            # (whole padded sequences, no state in) does not expose: a plain nn.LSTM core here
+            self.decoder = CELLS[cell](num_targets, hidden_size, num_layers, batch_first=True,
+                                       dropout=dropout if num_layers > 1 else 0.0)
+            self.init_state = nn.Linear(hidden_size, 2 * num_layers * hidden_size)
+            width = 2 * hidden_size if attention else hidden_size
+            self.score = nn.Linear(hidden_size, hidden_size, bias=False) if attention else None
+            self.head = nn.Linear(width, num_targets)
+            if init == "keras":
+                keras_init_rnn(self.decoder)
+        if init == "keras":
+            for module in self.encoder.modules():
+                if isinstance(module, (nn.LSTM, nn.GRU)):
+                    keras_init_rnn(module)
+
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        lengths: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        teacher_forcing: float = 0.0,
+    ) -> torch.Tensor:
+        """Forecast the next `horizon` steps; `targets` are read only when teacher forcing."""
+        rows = torch.arange(inputs.size(0), device=inputs.device)
+        last = inputs[rows, lengths.to(inputs.device) - 1, : self.num_targets]  # [B, C]
+        x = inputs
+        if self.relative:
+            x = torch.cat([inputs[..., : self.num_targets] - last[:, None],
+                           inputs[..., self.num_targets :]], dim=-1)
+        outputs, final = self.encoder(x, lengths)
+        if self.head_kind == "direct":
+            forecast = self.head(final).view(-1, self.horizon, self.num_targets)
+        else:
+            forecast = self._decode(outputs, final, lengths, last, targets, teacher_forcing)
+        return forecast + last[:, None] if self.relative else forecast
+
+    def _decode(self, memory: torch.Tensor, final: torch.Tensor, lengths: torch.Tensor,
+                last: torch.Tensor, targets: torch.Tensor | None, ratio: float) -> torch.Tensor:
+        layers = self.decoder.num_layers
+        h, c = self.init_state(final).tanh().view(-1, 2 * layers, self.decoder.hidden_size) \
+            .transpose(0, 1).contiguous().chunk(2)
+        state = (h.contiguous(), c.contiguous()) if self.cell == "lstm" else h.contiguous()
+        mask = step_mask(lengths.to(memory.device), memory.size(1))
+        offset = last[:, None] if self.relative else 0.0
+        previous = (last - last)[:, None] if self.relative else last[:, None]  # [B, 1, C]
+        use_truth = targets is not None and ratio > 0
+        steps = []
+        for t in range(self.horizon):
+            out, state = self.decoder(previous, state)
+            if self.score is not None:
+                scores = torch.einsum("bh,bth->bt", self.score(out[:, 0]), memory)
+                weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)
+                out = torch.cat([out, torch.einsum("bt,bth->bh", weights, memory)[:, None]], -1)
+            step = self.head(out)  # [B, 1, C]
+            steps.append(step)
+            previous = step
+            if use_truth and t + 1 < self.horizon:
+                forced = torch.rand(step.size(0), 1, 1, device=step.device) < ratio
+                truth = targets[:, t : t + 1] - offset
+                previous = torch.where(forced, truth, step)
+        return torch.cat(steps, dim=1)
