@@ -16,10 +16,14 @@ class EpochSummary(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or not hasattr(self, "_start"):
-            return
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if "step" not in k}
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # runs after this epoch's validation, so train and val numbers are both current
+        logged = trainer.callback_metrics
+        metrics = {
+            k.removesuffix("_epoch"): float(v)
+            for k, v in logged.items()
+            if not k.endswith("_step") and f"{k}_epoch" not in logged
+        }
         text = "  ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))
         seconds = time.perf_counter() - self._start
         log.info("epoch %d (%.1fs): %s", trainer.current_epoch, seconds, text)

@@ -1,0 +1,81 @@
+"""Ragged arrays: every variable-length example stored as one flat array plus offsets.
+
+One contiguous array per split is cheap to cache, to memory-map and to batch: a batch is a
+single vectorised gather, never a Python loop over tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Ragged:
+    """`values[offsets[i]:offsets[i+1]]` is example i; values may carry trailing feature dims."""
+
+    values: np.ndarray
+    offsets: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.offsets.ndim != 1 or self.offsets[0] != 0 or self.offsets[-1] != len(self.values):
+            raise ValueError("offsets must start at 0 and end at len(values)")
+
+    @classmethod
+    def from_lengths(cls, values: np.ndarray, lengths: np.ndarray) -> Ragged:
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return cls(values, offsets)
+
+    @classmethod
+    def from_list(cls, rows: list[np.ndarray], dtype: np.dtype | type = np.int32) -> Ragged:
+        """Build from a list of per-example arrays (for tests and small inputs)."""
+        lengths = np.array([len(r) for r in rows], dtype=np.int64)
+        values = np.concatenate(rows).astype(dtype) if rows else np.zeros(0, dtype=dtype)
+        return cls.from_lengths(values, lengths)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i] : self.offsets[i + 1]]
+
+    def take(self, index: np.ndarray) -> Ragged:
+        """A new Ragged holding the examples at `index`, in that order."""
+        index = np.asarray(index, dtype=np.int64)
+        lengths = self.lengths[index]
+        starts = np.repeat(self.offsets[index], lengths)
+        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return Ragged.from_lengths(self.values[starts + within], lengths)
+
+    def pad(
+        self, index: np.ndarray, max_length: int | None = None, pad_value: float = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Gather examples `index` into a right-padded [B, T, ...] array and its [B, T] mask."""
+        starts = self.offsets[index]
+        lengths = self.offsets[np.asarray(index) + 1] - starts
+        width = int(lengths.max(initial=0)) if max_length is None else max_length
+        steps = np.arange(width)
+        mask = steps[None, :] < lengths[:, None]
+        flat = np.where(mask, starts[:, None] + steps[None, :], 0)
+        padded = self.values[flat] if len(self.values) else np.zeros(flat.shape, self.values.dtype)
+        padded[~mask] = pad_value
+        return padded, mask
+
+    def save(self, path: Path) -> None:
+        np.save(path.with_suffix(".values.npy"), self.values)
+        np.save(path.with_suffix(".offsets.npy"), self.offsets)
+
+    @classmethod
+    def load(cls, path: Path, mmap: bool = True) -> Ragged:
+        mode = "r" if mmap else None
+        return cls(
+            np.load(path.with_suffix(".values.npy"), mmap_mode=mode),
+            np.load(path.with_suffix(".offsets.npy")),
+        )

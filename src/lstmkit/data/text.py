@@ -1,0 +1,251 @@
+"""LightningDataModule for text classification from a CSV of (text, label) rows."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from torch.utils.data import DataLoader
+
+from lstmkit.atomic import atomic_dir
+from lstmkit.data import builtin
+from lstmkit.data.batches import RaggedDataset, collate
+from lstmkit.data.cache import cache_key, is_complete
+from lstmkit.data.csv import file_rows, read_csv
+from lstmkit.data.labels import LabelMap, clean_labels
+from lstmkit.data.ragged import Ragged
+from lstmkit.data.sampler import BucketBatchSampler
+from lstmkit.data.split import SPLITS, column_split, stratified_split
+from lstmkit.data.tokenization import TextEncoder, TokenizerConfig
+from lstmkit.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+
+def normalise_whitespace(texts: pd.Series) -> pd.Series:
+    """Collapse runs of whitespace (vectorised in Arrow) so near-identical copies compare equal."""
+    arr = pc.utf8_trim_whitespace(
+        pc.replace_substring_regex(texts.array._pa_array, r"\s+", " ")  # noqa: SLF001
+    )
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=texts.index)
+
+
+class TextDataModule(L.LightningDataModule):
+    """Reads, validates, splits, fits the tokenizer on train, encodes (or loads the cache)."""
+
+    def __init__(
+        self,
+        path: str,
+        text_column: str = "text",
+        label_column: str = "label",
+        split_column: str | None = None,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.2,
+        seed: int = 42,
+        drop_duplicates: bool = True,
+        drop_empty: bool = False,
+        tokenizer: dict[str, Any] | None = None,
+        batch_size: int = 32,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        pool_factor: int = 50,
+        encoding: str = "utf-8",
+        delimiter: str = ",",
+        builtin: str | None = None,
+        cache_dir: str = "outputs/cache",
+        use_cache: bool = True,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}.")
+        self.path = Path(path)
+        self.text_column, self.label_column, self.split_column = text_column, label_column, split_column
+        self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
+        self.drop_duplicates, self.drop_empty = drop_duplicates, drop_empty
+        self.tokenizer_cfg = TokenizerConfig(**(tokenizer or {}))
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or 2 * batch_size
+        self.num_workers, self.pool_factor = num_workers, pool_factor
+        self.encoding, self.delimiter = encoding, delimiter
+        self.builtin, self.cache_dir, self.use_cache = builtin, Path(cache_dir), use_cache
+        self.encoder: TextEncoder | None = None
+        self.labels: LabelMap | None = None
+        self.splits: dict[str, RaggedDataset] = {}
+        self.cache_folder: Path | None = None
+        self.cache_hit: bool | None = None
+        self.meta: dict[str, Any] = {}
+
+    # -- Lightning hooks --------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Materialise a built-in dataset's CSV from its installed package if it is missing."""
+        if self.builtin:
+            builtin.materialise(self.builtin, self.path)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        self.prepare_data()  # idempotent; covers callers that skip prepare_data (tests, predict)
+        key_config = {
+            "kind": "text",
+            "columns": [self.text_column, self.label_column, self.split_column],
+            "split": [self.val_fraction, self.test_fraction, self.seed],
+            "clean": [self.drop_duplicates, self.drop_empty, self.encoding, self.delimiter],
+            "tokenizer": self.tokenizer_cfg.to_dict(),
+        }
+        if not self.path.is_file():
+            read_csv(self.path, {}, self.encoding, self.delimiter)  # raises the clear error
+        folder = self.cache_dir / cache_key(key_config, self.path)
+        self.cache_folder = folder
+        self.cache_hit = self.use_cache and is_complete(folder)
+        if self.cache_hit:
+            log.info("preprocessing cache hit: %s (tokenisation skipped)", folder)
+        else:
+            start = time.perf_counter()
+            with atomic_dir(folder) as tmp:
+                self._build(tmp)
+            log.info(
+                "preprocessing cache miss: tokenised and encoded in %.2fs, cached in %s",
+                time.perf_counter() - start, folder,
+            )
+        self._load(folder)
+
+    # -- building and loading the cache ------------------------------------------------------
+    def _read_clean(self) -> pd.DataFrame:
+        cols = {"data.text_column": self.text_column, "data.label_column": self.label_column}
+        if self.split_column:
+            cols["data.split_column"] = self.split_column
+        frame = read_csv(self.path, cols, self.encoding, self.delimiter)
+        where = str(self.path)
+        text = frame[self.text_column].astype("string")
+        empty = (text.isna() | (text.str.strip() == "")).to_numpy()
+        if empty.any():
+            if not self.drop_empty:
+                raise DataError(
+                    f"{where}: text column {self.text_column!r} is empty at "
+                    f"{file_rows(frame.index[empty])}. Remove those rows or set "
+                    "data.drop_empty=true to skip them."
+                )
+            log.warning("dropped %d rows with empty text", int(empty.sum()))
+        frame = frame.loc[~empty].copy()
+        frame[self.text_column] = text[~empty]
+        frame[self.label_column] = clean_labels(frame, self.label_column, where)
+        self.meta["rows_read"] = int(len(empty))
+        self.meta["empty_dropped"] = int(empty.sum())
+        dup = 0
+        if self.drop_duplicates:
+            dup_mask = normalise_whitespace(frame[self.text_column]).duplicated().to_numpy()
+            dup = int(dup_mask.sum())
+            frame = frame.loc[~dup_mask]
+        self.meta["duplicates_dropped"] = dup
+        log.info("dropped %d duplicate texts (whitespace-normalised) before splitting", dup)
+        return frame.reset_index(drop=True)
+
+    def _build(self, out: Path) -> None:
+        frame = self._read_clean()
+        where = str(self.path)
+        if self.split_column:
+            index = column_split(frame, self.split_column, where)
+        else:
+            codes = pd.factorize(frame[self.label_column])[0]
+            index = stratified_split(codes, self.val_fraction, self.test_fraction, self.seed)
+        labels = LabelMap.fit(frame[self.label_column].iloc[index["train"]], where, self.label_column)
+        texts = pa.array(frame[self.text_column], type=pa.string())
+        encoder, encoded = TextEncoder.fit_encode(self.tokenizer_cfg, texts, index["train"])
+        counts = {}
+        for split in SPLITS:
+            y = labels.encode(frame[self.label_column].iloc[index[split]], split, where)
+            encoded.take(index[split]).save(out / split)
+            np.save(out / f"{split}.labels.npy", y)
+            counts[split] = len(y)
+        encoder.save(out)
+        (out / "preprocessor.json").write_text(json.dumps(self._preprocessor_spec(labels), indent=2))
+        meta = {**self.meta, "counts": counts, "vocab_size": encoder.vocab_size}
+        (out / "meta.json").write_text(json.dumps(meta, indent=2))
+
+    def _preprocessor_spec(self, labels: LabelMap) -> dict[str, Any]:
+        return {
+            "kind": "text",
+            "text_column": self.text_column,
+            "label_column": self.label_column,
+            "labels": labels.names,
+            "tokenizer": self.tokenizer_cfg.to_dict(),
+        }
+
+    def _load(self, folder: Path) -> None:
+        spec = json.loads((folder / "preprocessor.json").read_text())
+        self.meta = json.loads((folder / "meta.json").read_text())
+        self.labels = LabelMap(spec["labels"])
+        self.encoder = TextEncoder.load(self.tokenizer_cfg, folder)
+        for split in SPLITS:
+            inputs = Ragged.load(folder / split)
+            targets = np.load(folder / f"{split}.labels.npy")
+            self.splits[split] = RaggedDataset(inputs, targets)
+        counts = {s: len(d) for s, d in self.splits.items()}
+        log.info("splits %s, vocabulary %d, classes %s", counts, self.encoder.vocab_size, self.labels.names)
+
+    # -- what the model and the run need ------------------------------------------------------
+    def model_kwargs(self) -> dict[str, Any]:
+        """Sizes the network must match: passed to `instantiate(cfg.model, **kwargs)`."""
+        assert self.encoder is not None and self.labels is not None, "call setup() first"
+        return {"vocab_size": self.encoder.vocab_size, "num_classes": len(self.labels.names)}
+
+    def task_kwargs(self) -> dict[str, Any]:
+        """Facts the LightningModule needs: class names and training class counts."""
+        assert self.labels is not None, "call setup() first"
+        counts = np.bincount(self.splits["train"].targets, minlength=len(self.labels.names))
+        return {
+            "num_classes": len(self.labels.names),
+            "class_names": self.labels.names,
+            "class_counts": counts.tolist(),
+        }
+
+    def save_preprocessor(self, folder: str | Path) -> None:
+        """Copy the fitted tokenizer and label map into the run folder (what predict loads)."""
+        assert self.cache_folder is not None, "call setup() first"
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("tokenizer.json", "preprocessor.json", "meta.json"):
+            shutil.copy2(self.cache_folder / name, folder / name)
+
+    # -- loaders ------------------------------------------------------------------------------
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        if split not in self.splits:
+            self.setup()
+        data = self.splits[split]
+        trainer = getattr(self, "trainer", None)
+        replicas = trainer.world_size if trainer is not None else 1
+        rank = trainer.global_rank if trainer is not None else 0
+        sampler = BucketBatchSampler(
+            data.inputs.lengths,
+            self.batch_size if shuffle else self.eval_batch_size,
+            shuffle=shuffle,
+            seed=self.seed,
+            pool_factor=self.pool_factor,
+            num_replicas=replicas,
+            rank=rank,
+        )
+        return DataLoader(
+            data,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

@@ -1,0 +1,199 @@
+"""Text -> token ids with HuggingFace `tokenizers`, fitted on the training split only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+from lstmkit.data import arrow_words
+from lstmkit.data.ragged import Ragged
+from lstmkit.errors import ConfigError
+from lstmkit.runtime import available_cpus
+
+Texts = Sequence[str] | pd.Series | pa.Array | pa.ChunkedArray
+
+PAD, UNK = "[PAD]", "[UNK]"
+PAD_ID, UNK_ID = 0, 1
+MODELS = ("word", "bpe", "wordpiece", "char")
+UNICODE_FORMS = ("none", "nfc", "nfd", "nfkc", "nfkd")
+
+
+@dataclass
+class TokenizerConfig:
+    """What `conf/data/*.yaml` says under `tokenizer:`."""
+
+    model: str = "word"
+    lowercase: bool = True
+    unicode_normalization: str = "nfkc"
+    strip_accents: bool = False
+    vocab_size: int = 30000
+    min_frequency: int = 1
+    max_length: int = 400
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ConfigError(f"data.tokenizer.model={self.model!r}; choose one of {MODELS}.")
+        if self.unicode_normalization not in UNICODE_FORMS:
+            raise ConfigError(
+                f"data.tokenizer.unicode_normalization={self.unicode_normalization!r}; "
+                f"choose one of {UNICODE_FORMS}."
+            )
+        for key in ("vocab_size", "max_length", "min_frequency"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"data.tokenizer.{key} must be >= 1, got {getattr(self, key)}.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _normalizer(cfg: TokenizerConfig) -> normalizers.Normalizer | None:
+    steps: list[normalizers.Normalizer] = []
+    if cfg.strip_accents:  # accents are stripped from the decomposed form
+        steps += [normalizers.NFD(), normalizers.StripAccents()]
+    if cfg.unicode_normalization != "none":
+        steps.append(getattr(normalizers, cfg.unicode_normalization.upper())())
+    if cfg.lowercase:
+        steps.append(normalizers.Lowercase())
+    return normalizers.Sequence(steps) if steps else None
+
+
+def build_tokenizer(cfg: TokenizerConfig) -> tuple[Tokenizer, trainers.Trainer]:
+    """An untrained tokenizer and its trainer for the configured model."""
+    special = [PAD, UNK]
+    common = {"vocab_size": cfg.vocab_size, "min_frequency": cfg.min_frequency,
+              "special_tokens": special}
+    if cfg.model == "word":
+        tok, trainer = Tokenizer(models.WordLevel(unk_token=UNK)), trainers.WordLevelTrainer(**common)
+    elif cfg.model == "char":
+        tok, trainer = Tokenizer(models.WordLevel(unk_token=UNK)), trainers.WordLevelTrainer(**common)
+    elif cfg.model == "bpe":
+        tok, trainer = Tokenizer(models.BPE(unk_token=UNK)), trainers.BpeTrainer(**common)
+        tok.decoder = decoders.BPEDecoder()
+    else:
+        tok = Tokenizer(models.WordPiece(unk_token=UNK))
+        trainer = trainers.WordPieceTrainer(**common)
+        tok.decoder = decoders.WordPiece()
+    if cfg.model == "char":
+        tok.pre_tokenizer = pre_tokenizers.Split(Regex(r".|\n"), behavior="isolated")
+    else:  # the rule the Arrow word path implements, so both encode identically
+        tok.pre_tokenizer = arrow_words.hf_pre_tokenizer()
+    norm = _normalizer(cfg)
+    if norm is not None:
+        tok.normalizer = norm
+    tok.enable_truncation(cfg.max_length)
+    return tok, trainer
+
+
+def _as_arrow(texts: Texts) -> pa.Array:
+    if isinstance(texts, pa.ChunkedArray):
+        return texts.combine_chunks()
+    return texts if isinstance(texts, pa.Array) else pa.array(texts, type=pa.string())
+
+
+def _as_list(texts: Texts) -> list[str]:
+    return texts.to_pylist() if isinstance(texts, (pa.Array, pa.ChunkedArray)) else list(texts)
+
+
+class TextEncoder:
+    """A fitted tokenizer plus the config it came from; saved with the run for predict.
+
+    The word-level model (the default) fits and encodes with Arrow kernels
+    (`arrow_words`); BPE, WordPiece and character models use `tokenizers` directly. Either
+    way `tokenizer.json` is a complete `tokenizers` file that encodes the same ids.
+    """
+
+    def __init__(self, cfg: TokenizerConfig, tokenizer: Tokenizer) -> None:
+        self.cfg = cfg
+        self.tokenizer = tokenizer
+        if tokenizer.token_to_id(PAD) != PAD_ID or tokenizer.token_to_id(UNK) != UNK_ID:
+            raise ValueError("tokenizer must map [PAD]->0 and [UNK]->1")
+        self._vocabulary: list[str] | None = None
+
+    @classmethod
+    def fit(cls, cfg: TokenizerConfig, texts: Texts) -> TextEncoder:
+        """Learn the vocabulary from `texts` (the training split only, to avoid leakage)."""
+        return cls.fit_encode(cfg, texts, np.arange(len(texts)))[0]
+
+    @classmethod
+    def fit_encode(cls, cfg: TokenizerConfig, texts: Texts, train_rows: np.ndarray) -> tuple[TextEncoder, Ragged]:
+        """Fit on the texts at `train_rows` only, then encode every text; tokenises once."""
+        if cfg.model == "word":
+            tokens = cls._arrow_tokens(cfg, _as_arrow(texts))
+            vocab = arrow_words.fit_vocabulary(
+                tokens, train_rows, cfg.vocab_size, cfg.min_frequency, [PAD, UNK]
+            )
+            encoder = cls(cfg, _word_tokenizer(cfg, vocab))
+            return encoder, encoder._lookup(tokens, vocab)
+        tok, trainer = build_tokenizer(cfg)
+        texts = _as_list(texts)
+        tok.train_from_iterator([texts[i] for i in train_rows], trainer, length=len(train_rows))
+        encoder = cls(cfg, tok)
+        return encoder, encoder.encode(texts)
+
+    @staticmethod
+    def _arrow_tokens(cfg: TokenizerConfig, texts: pa.Array) -> arrow_words.Tokens:
+        return arrow_words.tokenize(
+            texts, cfg.lowercase, cfg.unicode_normalization, cfg.strip_accents,
+            threads=available_cpus(),
+        )
+
+    def _lookup(self, tokens: arrow_words.Tokens, vocab: list[str]) -> Ragged:
+        ids = arrow_words.lookup(tokens, vocab, UNK_ID)
+        ids, counts = arrow_words.truncate(ids, tokens.counts, self.cfg.max_length)
+        return Ragged.from_lengths(ids, counts)
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Tokens by id."""
+        if self._vocabulary is None:
+            vocab = self.tokenizer.get_vocab()
+            self._vocabulary = sorted(vocab, key=vocab.__getitem__)
+        return self._vocabulary
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.get_vocab_size()
+
+    def encode(self, texts: Texts, chunk_size: int = 8192) -> Ragged:
+        """Encode into one flat int32 array plus offsets (no per-example tensors)."""
+        if self.cfg.model == "word":
+            return self._lookup(self._arrow_tokens(self.cfg, _as_arrow(texts)), self.vocabulary)
+        texts = _as_list(texts)
+        values: list[np.ndarray] = []
+        lengths = np.empty(len(texts), dtype=np.int64)
+        for start in range(0, len(texts), chunk_size):
+            encodings = self.tokenizer.encode_batch_fast(
+                texts[start : start + chunk_size], add_special_tokens=False
+            )
+            for j, enc in enumerate(encodings):
+                ids = np.asarray(enc.ids, dtype=np.int32)
+                lengths[start + j] = len(ids)
+                values.append(ids)
+        flat = np.concatenate(values) if values else np.zeros(0, dtype=np.int32)
+        return Ragged.from_lengths(flat, lengths)
+
+    def decode(self, ids: np.ndarray) -> list[str]:
+        return [self.tokenizer.id_to_token(int(i)) for i in ids]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save(str(folder / "tokenizer.json"))
+
+    @classmethod
+    def load(cls, cfg: TokenizerConfig, folder: Path) -> TextEncoder:
+        return cls(cfg, Tokenizer.from_file(str(folder / "tokenizer.json")))
+
+
+def _word_tokenizer(cfg: TokenizerConfig, vocab: list[str]) -> Tokenizer:
+    """A `tokenizers` WordLevel tokenizer with the given vocabulary and our normaliser/splitter."""
+    tok, _ = build_tokenizer(cfg)
+    fitted = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)}, unk_token=UNK))
+    fitted.normalizer, fitted.pre_tokenizer = tok.normalizer, tok.pre_tokenizer
+    fitted.enable_truncation(cfg.max_length)
+    return fitted
