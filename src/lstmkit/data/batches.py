@@ -1,0 +1,43 @@
+"""Dataset that returns whole padded batches: one vectorised gather per batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from lstmkit.data.ragged import Ragged
+
+
+class RaggedDataset(Dataset):
+    """Inputs as a Ragged array, one target per example (or a Ragged of targets).
+
+    DataLoader calls `__getitems__` with a batch of indices, so padding happens once per
+    batch in numpy; `collate` only passes the ready batch through.
+    """
+
+    def __init__(self, inputs: Ragged, targets: np.ndarray | None = None) -> None:
+        self.inputs = inputs
+        self.targets = targets
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([i])
+
+    def __getitems__(self, index: list[int]) -> dict[str, torch.Tensor]:
+        idx = np.asarray(index, dtype=np.int64)
+        padded, mask = self.inputs.pad(idx)
+        batch = {
+            "inputs": torch.from_numpy(np.ascontiguousarray(padded)),
+            "lengths": torch.from_numpy(mask.sum(1).astype(np.int64)),
+        }
+        if self.targets is not None:
+            batch["targets"] = torch.from_numpy(np.asarray(self.targets[idx]))
+        return batch
+
+
+def collate(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The batch is already padded by `RaggedDataset.__getitems__`."""
+    return batch

@@ -1,0 +1,52 @@
+"""Train/val/test splits: seeded and stratified, or taken from a split column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lstmkit.errors import ConfigError, DataError
+
+SPLITS = ("train", "val", "test")
+
+
+def stratified_split(
+    labels: np.ndarray, val_fraction: float, test_fraction: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Split positions per class so each split keeps the class proportions.
+
+    Each class keeps at least one example in train; fractions are rounded per class.
+    """
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ConfigError(
+            f"data.val_fraction ({val_fraction}) and data.test_fraction ({test_fraction}) must "
+            "be in [0, 1) and sum to less than 1."
+        )
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        n = len(members)
+        n_test = min(int(round(n * test_fraction)), n - 1)
+        n_val = min(int(round(n * val_fraction)), n - 1 - n_test)
+        parts["test"].append(members[:n_test])
+        parts["val"].append(members[n_test : n_test + n_val])
+        parts["train"].append(members[n_test + n_val :])
+    return {s: np.sort(np.concatenate(p)) for s, p in parts.items()}
+
+
+def column_split(frame: pd.DataFrame, column: str, path: str) -> dict[str, np.ndarray]:
+    """Use a user-given split column holding train / val / test (case-insensitive)."""
+    values = frame[column].astype("string").str.strip().str.lower()
+    values = values.replace({"validation": "val", "valid": "val", "dev": "val"})
+    bad = ~values.isin(SPLITS) | values.isna()
+    if bad.any():
+        first = frame.index[bad.to_numpy()][0]
+        raise DataError(
+            f"{path}: split column {column!r} holds {frame[column].iloc[first]!r} at line "
+            f"{first + 2}; allowed values are train, val (or validation, valid, dev) and test."
+        )
+    out = {s: np.flatnonzero((values == s).to_numpy()) for s in SPLITS}
+    if len(out["train"]) == 0:
+        raise DataError(f"{path}: split column {column!r} marks no rows as 'train'.")
+    return out
