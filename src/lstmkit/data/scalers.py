@@ -59,8 +59,8 @@ class Scaler:
             center = pd.DataFrame(np.zeros((num_series, width)))
             scale = pd.DataFrame(np.ones((num_series, width)))
         index = np.arange(num_series)
-        center = center.reindex(index).to_numpy(np.float64)
-        scale = scale.reindex(index).to_numpy(np.float64)
+        center = center.reindex(index).to_numpy(np.float64, copy=True)
+        scale = scale.reindex(index).to_numpy(np.float64, copy=True)
         if np.isnan(center).any():
             raise DataError("a series has no points in its training span; lengthen it or drop it.")
         scale = np.where(np.isfinite(scale) & (scale > 1e-12), scale, 1.0)  # constant columns

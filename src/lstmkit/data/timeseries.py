@@ -38,15 +38,16 @@ def numeric_columns(frame: pd.DataFrame, columns: list[str], where: str) -> np.n
     out = np.empty((len(frame), len(columns)))
     for j, col in enumerate(columns):
         raw = frame[col]
-        num = pd.to_numeric(raw, errors="coerce")
-        bad = (num.isna() & raw.notna()).to_numpy()
+        # Arrow marks a failed conversion as NaN, not as null: test the float values
+        num = pd.to_numeric(raw, errors="coerce").astype("float64")
+        out[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.isnan(out[:, j]) & raw.notna().to_numpy()
         if bad.any():
             first = frame.index[bad][0]
             raise DataError(
                 f"{where}: column {col!r} holds a non-numeric value {raw.loc[first]!r} at "
                 f"{file_rows(frame.index[bad])}. Fix or remove those cells."
             )
-        out[:, j] = num.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
     return out
 
 
