@@ -10,19 +10,32 @@ from omegaconf import DictConfig
 
 from lstmkit.errors import UserError
 from lstmkit.pipeline import train
+from lstmkit.sweeps.jobs import in_multirun, record_failure
 
 log = logging.getLogger("train")
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    """Hydra entry point; returns the objective so sweepers can optimise it."""
+    """Hydra entry point; returns the objective (cfg.objective) so sweepers can optimise it.
+
+    In a sweep a failing job is recorded in its metrics.json and returns NaN, so the other
+    jobs go on (sys.exit would end the whole sweep); a single run exits 2 on a user mistake.
+    """
     try:
         report = train(cfg)
-    except UserError as e:
-        log.error("%s", e)
-        sys.exit(e.exit_code)
-    return report["best_score"]
+    except Exception as e:
+        if in_multirun():
+            failure = record_failure(cfg.paths.run_dir, e)
+            failed = failure["status"] == "failed"
+            log.log(logging.ERROR if failed else logging.INFO, "job %s: %s", failure["status"],
+                    failure["error"], exc_info=failed and not isinstance(e, UserError))
+            return float("nan")
+        if isinstance(e, UserError):
+            log.error("%s", e)
+            sys.exit(e.exit_code)
+        raise
+    return report["objective"]["value"]
 
 
 if __name__ == "__main__":

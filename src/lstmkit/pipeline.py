@@ -17,6 +17,8 @@ from lstmkit.atomic import write_json
 from lstmkit.errors import ConfigError
 from lstmkit.report import metrics_table
 from lstmkit.runtime import configure_torch
+from lstmkit.sweeps.naming import job_label
+from lstmkit.sweeps.objective import BestMetric
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +40,15 @@ def build_model(cfg: DictConfig, datamodule: Any) -> torch.nn.Module:
         raise ConfigError(str(e)) from None
 
 
-def build_trainer(cfg: DictConfig, out: Path) -> L.Trainer:
+def build_trainer(cfg: DictConfig, out: Path, extra_callbacks: list | None = None) -> L.Trainer:
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    callbacks += extra_callbacks or []
     if not cfg.trainer.get("enable_progress_bar", True):  # Lightning rejects a bar it may not show
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
-    logger = instantiate(cfg.logger) if cfg.get("logger") else False
+    label = job_label()  # in a sweep, the TensorBoard run is named by the job's swept overrides
+    logger = False
+    if cfg.get("logger"):
+        logger = instantiate(cfg.logger, **({"version": label} if label else {}))
     return instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
 
 
@@ -67,7 +73,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         run_config=OmegaConf.to_container(cfg, resolve=True),
         **datamodule.task_kwargs(),
     )
-    trainer = build_trainer(cfg, out)
+    objective = cfg.get("objective") or {}
+    tracker = BestMetric(objective.get("metric") or cfg.task.monitor,
+                         objective.get("mode") or cfg.task.monitor_mode)
+    trainer = build_trainer(cfg, out, [tracker])
     trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
     metrics: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()
@@ -77,6 +86,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         results = trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics.update({k: float(v) for k, v in (results[0] if results else {}).items()})
     report = {
+        "status": "ok",
+        "objective": tracker.report(metrics),  # what train.py returns to a sweeper
         "metrics": metrics,
         "best_checkpoint": best,
         "best_score": float(trainer.checkpoint_callback.best_model_score)

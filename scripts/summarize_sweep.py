@@ -1,0 +1,30 @@
+"""Summarise a multirun folder: python scripts/summarize_sweep.py outputs/multirun/<timestamp>
+
+Writes summary.csv, summary.md and summary.png into the folder and prints the Markdown table
+(every job: overrides, best val metric, test metric, epochs, wall time, status; best first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lstmkit.sweeps.summary import write_summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="a sweep folder (outputs/multirun/<timestamp>)")
+    args = parser.parse_args(argv)
+    if not (args.folder / "multirun.yaml").is_file() and not list(args.folder.glob("*/.hydra")):
+        print(f"error: {args.folder} is not a multirun folder (no multirun.yaml, no job folders)",
+              file=sys.stderr)
+        return 2
+    table, text = write_summary(args.folder)
+    print(text)
+    return 0 if len(table) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Optuna search loop: ask -> launch jobs via Hydra's launcher -> tell; resumable from SQLite."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import optuna
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
+from hydra.core.plugins import Plugins
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import TrialState
+
+from lstmkit.sweeps.pruning import storage_url
+
+log = logging.getLogger(__name__)
+
+DIRECTIONS = {"max": "maximize", "maximize": "maximize", "min": "minimize", "minimize": "minimize"}
+
+
+def distribution(override: Override) -> BaseDistribution:
+    """Hydra sweep syntax -> Optuna distribution (tags: `log`, `int`)."""
+    sweep = override.value()
+    if isinstance(sweep, ChoiceSweep):
+        return CategoricalDistribution(
+            [v if isinstance(v, (bool, int, float, str)) or v is None else str(v)
+             for v in override.sweep_iterator()]
+        )
+    if isinstance(sweep, RangeSweep):
+        values = list(override.sweep_iterator())
+        if all(isinstance(v, int) for v in values) and len(values) > 1:
+            return IntDistribution(values[0], values[-1], step=values[1] - values[0])
+        return CategoricalDistribution(values)
+    if isinstance(sweep, IntervalSweep):
+        log_scale = "log" in sweep.tags
+        if "int" in sweep.tags or (isinstance(sweep.start, int) and isinstance(sweep.end, int)):
+            return IntDistribution(int(sweep.start), int(sweep.end), log=log_scale)
+        return FloatDistribution(float(sweep.start), float(sweep.end), log=log_scale)
+    raise ValueError(f"{override.input_line}: Optuna cannot search a {type(sweep).__name__}")
+
+
+def override_value(value: Any) -> str:
+    """A trial's value written back as a Hydra override value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+class OptunaSearch:
+    """The sweeper's state: settings, the study, and the launcher Hydra configured."""
+
+    def __init__(self, direction: str = "maximize", study_name: str = "lstmkit",
+                 storage: str | None = None, n_trials: int = 20, n_jobs: int = 1, seed: int = 42,
+                 n_startup_trials: int = 10, pruner: Any = None,
+                 params: dict[str, str] | None = None) -> None:
+        if str(direction) not in DIRECTIONS:
+            raise ValueError(f"hydra.sweeper.direction must be max or min, got {direction!r}")
+        self.direction = DIRECTIONS[str(direction)]
+        self.study_name, self.storage = study_name, storage
+        self.n_trials, self.n_jobs = int(n_trials), max(1, int(n_jobs))
+        self.seed, self.n_startup_trials = int(seed), int(n_startup_trials)
+        self.pruner = pruner or optuna.pruners.NopPruner()
+        self.params = {str(k): str(v) for k, v in (params or {}).items()}
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
+              config: DictConfig) -> None:
+        self.config, self.hydra_context = config, hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def search_space(self, arguments: list[str]) -> tuple[dict[str, BaseDistribution], list[str]]:
+        """Config params, then command-line arguments (which win): sweeps and fixed overrides."""
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        lines = [f"{k}={v}" for k, v in self.params.items()] + list(arguments)
+        space: dict[str, BaseDistribution] = {}
+        fixed: dict[str, str] = {}
+        for override in parser.parse_overrides(lines):
+            key = override.get_key_element()
+            space.pop(key, None)
+            fixed.pop(key, None)
+            if override.is_sweep_override():
+                space[key] = distribution(override)
+            else:
+                fixed[key] = override.input_line
+        return space, list(fixed.values())
+
+    def open_study(self, sweep_dir: Path) -> optuna.Study:
+        """Create or resume the study; trials a killed run left RUNNING are marked FAIL."""
+        url = storage_url(self.storage, str(sweep_dir))
+        study = optuna.create_study(study_name=self.study_name, storage=url,
+                                    direction=self.direction, pruner=self.pruner,
+                                    load_if_exists=True)
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+        made = len(study.trials)
+        # a fixed seed on resume would replay the first random trials: offset it
+        study.sampler = optuna.samplers.TPESampler(seed=self.seed + made,
+                                                   n_startup_trials=self.n_startup_trials)
+        log.info("optuna study %r in %s: %d trials so far, %d requested in total",
+                 self.study_name, url, made, self.n_trials)
+        return study
+
+    def sweep(self, arguments: list[str]) -> list[JobReturn]:
+        space, fixed = self.search_space(arguments)
+        if not space:
+            raise ValueError("nothing to search: set hydra.sweeper.params or pass choice(...)")
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        study = self.open_study(sweep_dir)
+        returns: list[JobReturn] = []
+        while (made := len(study.trials)) < self.n_trials:
+            trials = [study.ask(space) for _ in range(min(self.n_jobs, self.n_trials - made))]
+            batch = [fixed + [f"{k}={override_value(t.params[k])}" for k in space]
+                     for t in trials]
+            self.validate_batch(batch)
+            for start, size in self.consecutive(trials):
+                # job number == trial number: the job finds its trial (pruning) and folder by it
+                results = self.launcher.launch(batch[start:start + size],
+                                               initial_job_idx=trials[start].number)
+                for trial, result in zip(trials[start:start + size], results, strict=True):
+                    self.tell(study, trial, result)
+                returns.extend(results)
+        self.log_best(study)
+        return returns
+
+    def validate_batch(self, batch: list[list[str]]) -> None:
+        for overrides in batch:  # fail early on a search space that does not compose
+            self.hydra_context.config_loader.load_sweep_config(
+                master_config=self.config, sweep_overrides=list(overrides))
+
+    @staticmethod
+    def consecutive(trials: list[optuna.Trial]) -> list[tuple[int, int]]:
+        """Runs of consecutive trial numbers, each launched as one batch."""
+        runs: list[tuple[int, int]] = []
+        for i, trial in enumerate(trials):
+            if runs and trials[i - 1].number + 1 == trial.number:
+                runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+            else:
+                runs.append((i, 1))
+        return runs
+
+    def tell(self, study: optuna.Study, trial: optuna.Trial, result: JobReturn) -> None:
+        """Finished value -> COMPLETE; exception, NaN or None -> FAIL (the search goes on)."""
+        value: Any = None
+        if result.status == JobStatus.COMPLETED:
+            value = result.return_value
+        else:
+            error = result._return_value  # the job's exception; .return_value would re-raise
+            trial.set_user_attr("error", f"{type(error).__name__}: {error}"[:500])
+        ok = isinstance(value, (int, float)) and math.isfinite(value)
+        state = study.trials[trial.number].state  # a pruned job has told PRUNED itself
+        if not state.is_finished():
+            if ok:
+                study.tell(trial, float(value))
+            else:
+                study.tell(trial, state=TrialState.FAIL)
+            state = study.trials[trial.number].state
+        log.info("trial %d %s: %s -> %s", trial.number, state.name, trial.params, value)
+
+    def log_best(self, study: optuna.Study) -> None:
+        done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+        if done:
+            best = study.best_trial
+            log.info("best trial %d: value %.4f, params %s", best.number, best.value, best.params)
+        else:
+            log.warning("no trial completed")

@@ -1,0 +1,218 @@
+"""TensorBoard extras as callbacks (conf/callbacks/default.yaml), so tasks stay thin.
+
+HParams with final metrics, a test confusion matrix with per-class precision / recall / F1,
+and the learned embedding of the most frequent words in the projector. Each callback skips
+itself when the run has no TensorBoard logger or the task does not fit (e.g. forecasting).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import nn
+
+from lstmkit.sweeps.objective import BestMetric
+
+log = logging.getLogger(__name__)
+
+
+def tensorboard(trainer: L.Trainer) -> TensorBoardLogger | None:
+    """The run's TensorBoard logger on the main process, else None."""
+    if not trainer.is_global_zero:
+        return None
+    return next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
+
+
+def flat_hparams(config: dict[str, Any], include: Iterable[str]) -> dict[str, Any]:
+    """Scalar hyperparameters under the `include` prefixes, as TensorBoard's HParams can filter.
+
+    `_target_: torch.optim.Adam` becomes `optimizer: Adam`; other `_..._` keys are dropped.
+    """
+    out: dict[str, Any] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "_target_":
+                    out[path or "target"] = str(value).rsplit(".", 1)[-1]
+                elif not str(key).startswith("_"):
+                    walk(value, f"{path}.{key}" if path else str(key))
+        elif node is None:
+            out[path] = "null"
+        elif isinstance(node, (bool, int, float, str)):
+            out[path] = node
+        else:
+            out[path] = str(node)
+
+    for prefix in include:
+        node: Any = config
+        for part in prefix.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            walk(node, prefix)
+    return out
+
+
+class HParamsSummary(L.Callback):
+    """One HParams session per run: chosen hyperparameters plus final metrics (`hparams/...`).
+
+    Only the session-start record is written (no experiment record), so TensorBoard builds the
+    HParams table from all runs together: runs of different sweeps and tasks all show up.
+    """
+
+    def __init__(self, include: Iterable[str] = ("model", "optimizer", "data.batch_size")) -> None:
+        self.include = list(include)
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        logger = tensorboard(trainer)
+        if logger is None:
+            return
+        from torch.utils.tensorboard.summary import hparams
+
+        config = dict(pl_module.hparams).get("run_config") or dict(pl_module.hparams)
+        params = flat_hparams(config, self.include)
+        _, session_start, _ = hparams(params, {})
+        logger.experiment._get_file_writer().add_summary(session_start)  # noqa: SLF001
+
+    def _write(self, trainer: L.Trainer, prefix: str) -> None:
+        logger = tensorboard(trainer)
+        if logger is None:
+            return
+        values = {k: float(v) for k, v in trainer.callback_metrics.items()
+                  if k.startswith(prefix) and v.numel() == 1}
+        for cb in trainer.callbacks:
+            if isinstance(cb, BestMetric) and cb.best is not None:
+                values[f"best_{cb.metric}"] = cb.best
+        for key, value in values.items():
+            logger.experiment.add_scalar(f"hparams/{key}", value, trainer.global_step)
+        logger.experiment.flush()
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write(trainer, "val/")
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write(trainer, "test/")
+
+
+def per_class_scores(confusion: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall, F1 and support per class from a (true x predicted) count matrix."""
+    tp = np.diag(confusion).astype(float)
+    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {"precision": precision, "recall": recall, "f1": f1, "support": actual}
+
+
+def confusion_figure(confusion: np.ndarray, names: list[str]) -> Any:
+    """A row-normalised confusion matrix with counts written in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size = 2.5 + 0.6 * len(names)
+    fig, ax = plt.subplots(figsize=(size, size), constrained_layout=True)
+    rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, int(confusion[i, j]), ha="center", va="center",
+                    color="white" if rates[i, j] > 0.5 else "black", fontsize=8)
+    return fig
+
+
+class ClassificationReport(L.Callback):
+    """After test: confusion-matrix image, per-class precision / recall / F1 (scalars + table).
+
+    Also written to `test_per_class.json` in the run folder for readers without TensorBoard.
+    """
+
+    def _applies(self, pl_module: L.LightningModule) -> bool:
+        return bool(getattr(pl_module.hparams, "num_classes", None))
+
+    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._preds: list[torch.Tensor] = []
+        self._targets: list[torch.Tensor] = []
+
+    def on_test_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
+                          batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if not self._applies(pl_module) or not isinstance(batch, dict):
+            return
+        with torch.no_grad():  # test_step returns no logits: one more forward, test set only
+            logits = pl_module(batch["inputs"], batch["lengths"])
+        self._preds.append(logits.argmax(dim=-1).cpu())
+        self._targets.append(batch["targets"].cpu())
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self._applies(pl_module) or not getattr(self, "_preds", None):
+            return
+        n = int(pl_module.hparams.num_classes)
+        names = list(pl_module.hparams.get("class_names") or range(n))
+        names = [str(c) for c in names]
+        preds, targets = torch.cat(self._preds).numpy(), torch.cat(self._targets).numpy()
+        confusion = np.bincount(targets * n + preds, minlength=n * n).reshape(n, n)
+        scores = per_class_scores(confusion)
+        table = {name: {k: float(v[i]) for k, v in scores.items()} for i, name in enumerate(names)}
+        if trainer.is_global_zero:
+            Path(trainer.default_root_dir).mkdir(parents=True, exist_ok=True)
+            (Path(trainer.default_root_dir) / "test_per_class.json").write_text(
+                json.dumps({"classes": table, "confusion": confusion.tolist()}, indent=2))
+        logger = tensorboard(trainer)
+        if logger is None:
+            return
+        step = trainer.global_step
+        logger.experiment.add_figure("test/confusion_matrix", confusion_figure(confusion, names),
+                                     step, close=True)
+        for name, row in table.items():
+            for metric in ("precision", "recall", "f1"):
+                logger.experiment.add_scalar(f"test_per_class/{name}/{metric}", row[metric], step)
+        lines = ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        lines += [f"| {c} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | "
+                  f"{int(r['support'])} |" for c, r in table.items()]
+        logger.experiment.add_text("test/per_class", "\n".join(lines), step)
+        logger.experiment.flush()
+
+
+class EmbeddingProjector(L.Callback):
+    """After fit: the learned embedding of the `top_k` most frequent training tokens.
+
+    Frequencies are counted from the encoded training split; [PAD] and [UNK] are left out.
+    """
+
+    def __init__(self, top_k: int = 500) -> None:
+        self.top_k = top_k
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        logger = tensorboard(trainer)
+        dm = getattr(trainer, "datamodule", None)
+        encoder = getattr(dm, "encoder", None)
+        splits = getattr(dm, "splits", {})
+        embedding = next((m for m in pl_module.modules() if isinstance(m, nn.Embedding)), None)
+        if logger is None or encoder is None or embedding is None or "train" not in splits:
+            return
+        ids = np.asarray(splits["train"].inputs.values, dtype=np.int64)
+        counts = np.bincount(ids, minlength=embedding.num_embeddings)[: embedding.num_embeddings]
+        counts[:2] = 0  # [PAD], [UNK]
+        top = np.argsort(-counts, kind="stable")[: self.top_k]
+        top = top[counts[top] > 0]
+        if len(top) == 0:
+            return
+        words = encoder.decode(top)
+        vectors = embedding.weight.detach()[torch.as_tensor(top)].cpu()
+        logger.experiment.add_embedding(vectors, metadata=words, tag="word_embedding",
+                                        global_step=trainer.global_step)
+        log.info("embedding projector: %d most frequent tokens", len(top))
