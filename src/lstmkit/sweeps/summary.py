@@ -114,12 +114,18 @@ def plot(table: pd.DataFrame, path: Path) -> Path | None:
     if ok.empty:
         return None
     metric = ok["objective"].iat[0]
+    grid = ok["hidden_size"].nunique() <= 6 and ok["lr"].nunique() <= 6  # else a search
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for ax, x, by, xlabel in ((axes[0], "hidden_size", "lr", "model.hidden_size"),
                               (axes[1], "lr", "hidden_size", "optimizer.lr")):
-        for value, group in ok.groupby(by):
-            group = group.sort_values(x)
-            ax.plot(group[x].astype(float), group["best_val"], "o-", label=f"{by}={value:g}")
+        if grid:  # one line per value of the other parameter
+            for value, group in ok.groupby(by):
+                group = group.sort_values(x)
+                ax.plot(group[x].astype(float), group["best_val"], "o-", label=f"{by}={value:g}")
+        else:  # a search: every trial a point, coloured by the other parameter
+            dots = ax.scatter(ok[x].astype(float), ok["best_val"], c=ok[by].astype(float),
+                              cmap="viridis", norm=matplotlib.colors.LogNorm())
+            fig.colorbar(dots, ax=ax, label=by)
         best = ok[ok["best"]]
         if not best.empty:
             ax.plot(best[x].astype(float), best["best_val"], "*", ms=16, color="gold",
