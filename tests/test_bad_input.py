@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import make_text_frame, run_train, tiny_run_overrides
+
 from lstmkit.data.text import TextDataModule
 from lstmkit.errors import ConfigError, DataError
 
@@ -33,11 +33,17 @@ CASES = {
     "directory": (lambda p: p, {}, r"is a directory"),
     "empty file": (raw("e.csv", b""), {}, r"is empty \(0 bytes\)"),
     "header only": (raw("h.csv", b"text,label\n"), {}, r"header but no data rows"),
-    "misnamed column": (lambda p: write(p, make_text_frame(3)), {"text_column": "body"},
-                        r"data.text_column='body'.*columns \['text', 'label'\]"),
+    "misnamed column": (
+        lambda p: write(p, make_text_frame(3)),
+        {"text_column": "body"},
+        r"data.text_column='body'.*columns \['text', 'label'\]",
+    ),
     "wrong delimiter": (raw("s.csv", b"text;label\na b;x\n"), {}, r"different delimiter"),
-    "non-utf8": (raw("l.csv", b"text,label\nok,a\ncaf\xe9 bar,b\n"), {},
-                 r"not valid utf-8 text at line 3.*data.encoding"),
+    "non-utf8": (
+        raw("l.csv", b"text,label\nok,a\ncaf\xe9 bar,b\n"),
+        {},
+        r"not valid utf-8 text at line 3.*data.encoding",
+    ),
 }
 
 
@@ -102,12 +108,15 @@ def test_split_column_is_respected(tmp_path):
     }
 
 
-@pytest.mark.parametrize("kwargs,pattern", [
-    ({"batch_size": 0}, "batch_size must be >= 1"),
-    ({"tokenizer": {"model": "sentencepiece"}}, "tokenizer.model='sentencepiece'"),
-    ({"tokenizer": {"max_length": 0}}, "max_length must be >= 1"),
-    ({"val_fraction": 0.6, "test_fraction": 0.5}, "sum to less than 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,pattern",
+    [
+        ({"batch_size": 0}, "batch_size must be >= 1"),
+        ({"tokenizer": {"model": "sentencepiece"}}, "tokenizer.model='sentencepiece'"),
+        ({"tokenizer": {"max_length": 0}}, "max_length must be >= 1"),
+        ({"val_fraction": 0.6, "test_fraction": 0.5}, "sum to less than 1"),
+    ],
+)
 def test_config_errors(kwargs, pattern, tmp_path, text_csv):
     with pytest.raises(ConfigError, match=pattern):
         module(text_csv, tmp_path, **kwargs).setup()

@@ -6,9 +6,8 @@ import json
 
 import pytest
 import torch
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
 from conftest import run_train, tiny_run_overrides
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 pytestmark = pytest.mark.slow
 
@@ -45,15 +44,18 @@ def test_train_writes_run_folder_and_second_run_hits_cache(text_csv, tmp_path):
     second = run_train(*tiny_run_overrides(text_csv, out, f"hydra.run.dir={out}/run2"))
     assert second.returncode == 0, second.stderr[-3000:]
     assert "preprocessing cache hit" in (out / "run2" / "train.log").read_text()
-    assert json.loads((out / "run2" / "metrics.json").read_text())["preprocessing_cache_hit"] is True
+    assert (
+        json.loads((out / "run2" / "metrics.json").read_text())["preprocessing_cache_hit"] is True
+    )
     caches = [p for p in (out / "cache").iterdir()]
     assert len(caches) == 1 and not caches[0].name.startswith(".")
 
 
 def test_tiny_model_learns_the_synthetic_topics(text_csv, tmp_path):
     out = tmp_path / "outputs"
-    done = run_train(*tiny_run_overrides(text_csv, out, "trainer.max_epochs=8", "model=gru",
-                                         "optimizer.lr=1e-2"))
+    done = run_train(
+        *tiny_run_overrides(text_csv, out, "trainer.max_epochs=8", "model=gru", "optimizer.lr=1e-2")
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((out / "run" / "metrics.json").read_text())["metrics"]
     assert metrics["test/acc"] >= 0.8

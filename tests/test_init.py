@@ -10,7 +10,11 @@ def test_keras_init_sets_forget_bias_orthogonal_recurrent_and_small_embeddings()
     lstm = model.encoder.layers[0][0]
     assert isinstance(lstm, nn.LSTM)
     bias_ih = lstm.bias_ih_l0.detach()
-    assert torch.all(bias_ih[6:12] == 1) and torch.all(bias_ih[:6] == 0) and torch.all(bias_ih[12:] == 0)
+    assert (
+        torch.all(bias_ih[6:12] == 1)
+        and torch.all(bias_ih[:6] == 0)
+        and torch.all(bias_ih[12:] == 0)
+    )
     assert torch.all(lstm.bias_hh_l0 == 0)
     for gate in lstm.weight_hh_l0.detach().chunk(4):
         torch.testing.assert_close(gate @ gate.T, torch.eye(6), atol=1e-5, rtol=0)

@@ -71,7 +71,8 @@ def test_plain_padding_is_not_exact_for_the_backward_direction():
     padded = ref(x)[0]
     packed = pad_packed_sequence(
         ref(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))[0],
-        batch_first=True, total_length=x.size(1),
+        batch_first=True,
+        total_length=x.size(1),
     )[0]
     mask = step_mask(lengths, x.size(1))
     assert (padded - packed)[mask].abs().max() > 1e-3
@@ -86,7 +87,7 @@ def test_extra_padding_changes_nothing(path):
     out, fin = enc(x, lengths)
     out2, fin2 = enc(longer, lengths)
     torch.testing.assert_close(out, out2[:, : x.size(1)], atol=1e-6, rtol=0)
-    assert out2[:, x.size(1):].abs().max() == 0
+    assert out2[:, x.size(1) :].abs().max() == 0
     torch.testing.assert_close(fin, fin2, atol=1e-6, rtol=0)
 
 

@@ -43,7 +43,13 @@ def test_bucketing_cuts_padding():
 
 def test_replicas_split_batches_without_overlap():
     lengths = np.arange(1, 101)
-    shards = [set(np.concatenate(list(BucketBatchSampler(lengths, 10, seed=0, num_replicas=2, rank=r))).tolist())
-              for r in range(2)]
+    shards = [
+        set(
+            np.concatenate(
+                list(BucketBatchSampler(lengths, 10, seed=0, num_replicas=2, rank=r))
+            ).tolist()
+        )
+        for r in range(2)
+    ]
     assert not shards[0] & shards[1]
     assert len(shards[0]) == len(shards[1]) == 50

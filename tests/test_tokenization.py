@@ -37,8 +37,14 @@ def test_fitted_on_train_rows_only(model):
 @pytest.mark.parametrize("strip_accents", [True, False])
 @pytest.mark.parametrize("form", ["nfkc", "nfd", "none"])
 def test_arrow_word_path_matches_saved_tokenizer(lowercase, strip_accents, form, tmp_path):
-    cfg = TokenizerConfig(model="word", lowercase=lowercase, strip_accents=strip_accents,
-                          unicode_normalization=form, min_frequency=1, max_length=12)
+    cfg = TokenizerConfig(
+        model="word",
+        lowercase=lowercase,
+        strip_accents=strip_accents,
+        unicode_normalization=form,
+        min_frequency=1,
+        max_length=12,
+    )
     enc, encoded = TextEncoder.fit_encode(cfg, TEXTS, np.arange(3))
     enc.save(tmp_path)
     reloaded = TextEncoder.load(cfg, tmp_path)
@@ -52,7 +58,9 @@ def test_normalisation_options():
     cfg = TokenizerConfig(model="word", lowercase=True, strip_accents=True, min_frequency=1)
     enc = TextEncoder.fit(cfg, ["Café ÉCOLE naïve"])
     assert enc.decode(enc.encode(["CAFE ecole naive"])[0]) == ["cafe", "ecole", "naive"]
-    cased = TextEncoder.fit(TokenizerConfig(model="word", lowercase=False, min_frequency=1), ["Apple"])
+    cased = TextEncoder.fit(
+        TokenizerConfig(model="word", lowercase=False, min_frequency=1), ["Apple"]
+    )
     assert cased.encode(["apple"])[0].tolist() == [UNK_ID]
 
 

@@ -27,7 +27,9 @@ PUNCT_RUN = f"([^{WORD}{SPACE}]+)"
 
 def hf_pre_tokenizer() -> pre_tokenizers.PreTokenizer:
     """The same split for `tokenizers`: word runs and punctuation runs, whitespace dropped."""
-    return pre_tokenizers.Split(Regex(f"[{WORD}]+|[^{WORD}{SPACE}]+"), behavior="removed", invert=True)
+    return pre_tokenizers.Split(
+        Regex(f"[{WORD}]+|[^{WORD}{SPACE}]+"), behavior="removed", invert=True
+    )
 
 
 def normalise(texts: pa.Array, lowercase: bool, form: str, strip_accents: bool) -> pa.Array:

@@ -17,7 +17,7 @@ def _first_bad_utf8_line(path: Path, encoding: str) -> str:
         raw.decode(encoding)
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
-        return f"line {line} (byte {e.start}: {raw[e.start:e.start + 4]!r})"
+        return f"line {line} (byte {e.start}: {raw[e.start : e.start + 4]!r})"
     return "an unknown line"
 
 
@@ -48,7 +48,9 @@ def read_csv(
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(strings_can_be_null=True),  # empty cell = missing
         )
-        if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
+        if any(
+            pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema
+        ):
             raise UnicodeError  # Arrow reads a column with invalid text as raw bytes
         frame = table.to_pandas(types_mapper=pd.ArrowDtype)
     except (UnicodeError, pa.ArrowInvalid, ValueError) as e:

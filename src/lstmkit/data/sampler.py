@@ -58,7 +58,9 @@ class BucketBatchSampler(Sampler[list[int]]):
             for p in range(0, n, pool):
                 chunk = perm[p : p + pool]
                 chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-                batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+                batches += [
+                    chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
+                ]
             batches = [batches[i] for i in rng.permutation(len(batches))]
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]

@@ -68,7 +68,11 @@ class TextDataModule(L.LightningDataModule):
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}.")
         self.path = Path(path)
-        self.text_column, self.label_column, self.split_column = text_column, label_column, split_column
+        self.text_column, self.label_column, self.split_column = (
+            text_column,
+            label_column,
+            split_column,
+        )
         self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
         self.drop_duplicates, self.drop_empty = drop_duplicates, drop_empty
         self.tokenizer_cfg = TokenizerConfig(**(tokenizer or {}))
@@ -114,7 +118,8 @@ class TextDataModule(L.LightningDataModule):
                 self._build(tmp)
             log.info(
                 "preprocessing cache miss: tokenised and encoded in %.2fs, cached in %s",
-                time.perf_counter() - start, folder,
+                time.perf_counter() - start,
+                folder,
             )
         self._load(folder)
 
@@ -157,7 +162,9 @@ class TextDataModule(L.LightningDataModule):
         else:
             codes = pd.factorize(frame[self.label_column])[0]
             index = stratified_split(codes, self.val_fraction, self.test_fraction, self.seed)
-        labels = LabelMap.fit(frame[self.label_column].iloc[index["train"]], where, self.label_column)
+        labels = LabelMap.fit(
+            frame[self.label_column].iloc[index["train"]], where, self.label_column
+        )
         texts = pa.array(frame[self.text_column], type=pa.string())
         encoder, encoded = TextEncoder.fit_encode(self.tokenizer_cfg, texts, index["train"])
         counts = {}
@@ -167,7 +174,9 @@ class TextDataModule(L.LightningDataModule):
             np.save(out / f"{split}.labels.npy", y)
             counts[split] = len(y)
         encoder.save(out)
-        (out / "preprocessor.json").write_text(json.dumps(self._preprocessor_spec(labels), indent=2))
+        (out / "preprocessor.json").write_text(
+            json.dumps(self._preprocessor_spec(labels), indent=2)
+        )
         meta = {**self.meta, "counts": counts, "vocab_size": encoder.vocab_size}
         (out / "meta.json").write_text(json.dumps(meta, indent=2))
 
@@ -190,7 +199,12 @@ class TextDataModule(L.LightningDataModule):
             targets = np.load(folder / f"{split}.labels.npy")
             self.splits[split] = RaggedDataset(inputs, targets)
         counts = {s: len(d) for s, d in self.splits.items()}
-        log.info("splits %s, vocabulary %d, classes %s", counts, self.encoder.vocab_size, self.labels.names)
+        log.info(
+            "splits %s, vocabulary %d, classes %s",
+            counts,
+            self.encoder.vocab_size,
+            self.labels.names,
+        )
 
     # -- what the model and the run need ------------------------------------------------------
     def model_kwargs(self) -> dict[str, Any]:

@@ -66,12 +66,21 @@ def _normalizer(cfg: TokenizerConfig) -> normalizers.Normalizer | None:
 def build_tokenizer(cfg: TokenizerConfig) -> tuple[Tokenizer, trainers.Trainer]:
     """An untrained tokenizer and its trainer for the configured model."""
     special = [PAD, UNK]
-    common = {"vocab_size": cfg.vocab_size, "min_frequency": cfg.min_frequency,
-              "special_tokens": special}
+    common = {
+        "vocab_size": cfg.vocab_size,
+        "min_frequency": cfg.min_frequency,
+        "special_tokens": special,
+    }
     if cfg.model == "word":
-        tok, trainer = Tokenizer(models.WordLevel(unk_token=UNK)), trainers.WordLevelTrainer(**common)
+        tok, trainer = (
+            Tokenizer(models.WordLevel(unk_token=UNK)),
+            trainers.WordLevelTrainer(**common),
+        )
     elif cfg.model == "char":
-        tok, trainer = Tokenizer(models.WordLevel(unk_token=UNK)), trainers.WordLevelTrainer(**common)
+        tok, trainer = (
+            Tokenizer(models.WordLevel(unk_token=UNK)),
+            trainers.WordLevelTrainer(**common),
+        )
     elif cfg.model == "bpe":
         tok, trainer = Tokenizer(models.BPE(unk_token=UNK)), trainers.BpeTrainer(**common)
         tok.decoder = decoders.BPEDecoder()
@@ -121,7 +130,9 @@ class TextEncoder:
         return cls.fit_encode(cfg, texts, np.arange(len(texts)))[0]
 
     @classmethod
-    def fit_encode(cls, cfg: TokenizerConfig, texts: Texts, train_rows: np.ndarray) -> tuple[TextEncoder, Ragged]:
+    def fit_encode(
+        cls, cfg: TokenizerConfig, texts: Texts, train_rows: np.ndarray
+    ) -> tuple[TextEncoder, Ragged]:
         """Fit on the texts at `train_rows` only, then encode every text; tokenises once."""
         if cfg.model == "word":
             tokens = cls._arrow_tokens(cfg, _as_arrow(texts))
@@ -139,7 +150,10 @@ class TextEncoder:
     @staticmethod
     def _arrow_tokens(cfg: TokenizerConfig, texts: pa.Array) -> arrow_words.Tokens:
         return arrow_words.tokenize(
-            texts, cfg.lowercase, cfg.unicode_normalization, cfg.strip_accents,
+            texts,
+            cfg.lowercase,
+            cfg.unicode_normalization,
+            cfg.strip_accents,
             threads=available_cpus(),
         )
 

@@ -43,7 +43,9 @@ class RecurrentClassifier(nn.Module):
         if init not in ("keras", "torch"):
             raise ValueError(f"model.init must be 'keras' or 'torch', got {init!r}")
         if vocab_size is not None:
-            self.input_layer: nn.Module = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+            self.input_layer: nn.Module = nn.Embedding(
+                vocab_size, embedding_dim, padding_idx=padding_idx
+            )
         else:
             self.input_layer = nn.Linear(input_size, embedding_dim)
         # dropout on the embedded inputs: the strongest regulariser on small text datasets

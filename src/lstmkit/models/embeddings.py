@@ -21,7 +21,9 @@ def load_vectors(path: str | Path, vocab: dict[str, int], dim: int) -> tuple[tor
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"Pretrained embeddings file not found: {path} (model.pretrained_embeddings).")
+        raise DataError(
+            f"Pretrained embeddings file not found: {path} (model.pretrained_embeddings)."
+        )
     matrix = np.zeros((len(vocab), dim), dtype=np.float32)
     found = 0
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -40,5 +42,7 @@ def load_vectors(path: str | Path, vocab: dict[str, int], dim: int) -> tuple[tor
                 )
             matrix[row] = values
             found += 1
-    log.info("pretrained embeddings: %d of %d vocabulary words found in %s", found, len(vocab), path)
+    log.info(
+        "pretrained embeddings: %d of %d vocabulary words found in %s", found, len(vocab), path
+    )
     return torch.from_numpy(matrix), found

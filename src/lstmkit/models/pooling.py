@@ -20,7 +20,9 @@ class Pooling(nn.Module):
         self.mode = mode
         self.score = nn.Linear(size, 1) if mode == "attention" else None
 
-    def forward(self, outputs: torch.Tensor, lengths: torch.Tensor, final: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, outputs: torch.Tensor, lengths: torch.Tensor, final: torch.Tensor
+    ) -> torch.Tensor:
         if self.mode == "last":
             return final
         mask = step_mask(lengths.to(outputs.device), outputs.size(1))[:, :, None]

@@ -65,7 +65,9 @@ class RecurrentEncoder(nn.Module):
         for layer in range(num_layers):
             size = input_size if layer == 0 else self.output_size
             self.layers.append(
-                nn.ModuleList(rnn(size, hidden_size, batch_first=True) for _ in range(self.num_directions))
+                nn.ModuleList(
+                    rnn(size, hidden_size, batch_first=True) for _ in range(self.num_directions)
+                )
             )
         self.dropout = nn.Dropout(dropout)
 
@@ -89,7 +91,9 @@ class RecurrentEncoder(nn.Module):
             parts = [run(directions[0], out, lengths)]
             if self.num_directions == 2:
                 reversed_in = reverse_within_length(out, lengths)
-                parts.append(reverse_within_length(run(directions[1], reversed_in, lengths), lengths))
+                parts.append(
+                    reverse_within_length(run(directions[1], reversed_in, lengths), lengths)
+                )
             out = torch.cat(parts, dim=-1) * mask
         return out, self._final(out, lengths)
 

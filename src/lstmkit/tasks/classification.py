@@ -45,7 +45,9 @@ class ClassificationTask(L.LightningModule):
             counts = torch.tensor(class_counts, dtype=torch.float32).clamp(min=1)
             weights = counts.sum() / (len(counts) * counts)
         elif class_weights not in (None, "none"):
-            raise ValueError(f"task.class_weights must be null or 'balanced', got {class_weights!r}")
+            raise ValueError(
+                f"task.class_weights must be null or 'balanced', got {class_weights!r}"
+            )
         self.register_buffer("class_weight", weights, persistent=False)
         self.label_smoothing = label_smoothing
         # keyed "<stage>_metrics": a bare "train" key would shadow nn.Module.train
@@ -74,10 +76,18 @@ class ClassificationTask(L.LightningModule):
         metrics = self.metrics[f"{stage}_metrics"]
         metrics.update(logits.detach(), targets)
         batch_size = targets.size(0)
-        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True,
-                 prog_bar=True, batch_size=batch_size, sync_dist=stage != "train")
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train",
-                      batch_size=batch_size)
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=stage == "train",
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=batch_size,
+            sync_dist=stage != "train",
+        )
+        self.log_dict(
+            metrics, on_step=False, on_epoch=True, prog_bar=stage != "train", batch_size=batch_size
+        )
         return loss
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

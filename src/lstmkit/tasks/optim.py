@@ -26,7 +26,9 @@ def configure(
         return {"optimizer": opt}
     fn = scheduler["fn"]
     kwargs = {}
-    if "total_steps" in inspect.signature(fn).parameters and "total_steps" not in getattr(fn, "keywords", {}):
+    if "total_steps" in inspect.signature(fn).parameters and "total_steps" not in getattr(
+        fn, "keywords", {}
+    ):
         kwargs["total_steps"] = int(module.trainer.estimated_stepping_batches)
     sched = fn(opt, **kwargs)
     config = {"scheduler": sched, "interval": scheduler.get("interval", "epoch")}

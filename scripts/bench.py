@@ -1,0 +1,178 @@
+"""`make bench`: how fast is the toolkit, measured against the obvious alternatives.
+
+Prints a table and writes JSON to outputs/bench/. Sections:
+  1. the full pipeline (DataModule + LightningModule + Trainer, as train.py runs it) against a
+     minimal PyTorch loop over the same encoded tensors, plus test accuracy after 8 epochs;
+  2. naive pad-to-max vs bucketed exact padded vs packed, at max length 400 and 1024;
+  3. preprocessing a 1,000,000-row CSV of short texts vs a pure-Python baseline (time, memory);
+  4. inference rows/s;
+  5. the batching variants on CUDA (and bf16 autocast) when a GPU is present.
+Medians of repeated runs. Usage: python scripts/bench.py [--quick] [--sections 1,2,3,4,5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import torch
+
+from lstmkit.atomic import write_json
+from lstmkit.bench import preprocessing, training
+from lstmkit.bench.machine import machine_info
+from lstmkit.runtime import configure_torch
+
+KERAS_REFERENCE = (
+    "Keras 3 BiLSTM-128, pad to 400: ~20.5 s/epoch, 0.91 test acc after 8 epochs (issue 3)"
+)
+
+
+def section_training(args: argparse.Namespace) -> dict:
+    return training.pipeline_vs_raw(epochs=args.epochs, raw_epochs=args.raw_epochs)
+
+
+def section_variants(args: argparse.Namespace) -> dict:
+    return {
+        str(n): training.batching_variants(n, args.docs, args.repeats, packed_docs=args.packed_docs)
+        for n in (400, 1024)
+    }
+
+
+def section_preprocessing(args: argparse.Namespace) -> dict:
+    path = preprocessing.make_corpus(Path(args.cache) / f"corpus-{args.rows}.csv", args.rows)
+    sides = {}
+    for side in ("ours", "baseline"):
+        runs = [preprocessing.measure(side, path) for _ in range(args.prep_repeats)]
+        runs.sort(key=lambda r: r["seconds"])
+        best = runs[len(runs) // 2]
+        sides[side] = {
+            **best,
+            "rows_per_s": best["rows"] / best["seconds"],
+            "samples_s": [r["seconds"] for r in runs],
+        }
+    sides["speedup"] = sides["baseline"]["seconds"] / sides["ours"]["seconds"]
+    sides["memory_ratio"] = sides["ours"]["peak_rss_mb"] / sides["baseline"]["peak_rss_mb"]
+    return sides
+
+
+def section_inference(args: argparse.Namespace) -> dict:
+    return training.inference(args.repeats)
+
+
+def section_gpu(args: argparse.Namespace) -> dict:
+    if not torch.cuda.is_available():
+        return {"skipped": "no CUDA device"}
+    out = {}
+    for bf16 in (False, True):
+        out["bf16" if bf16 else "fp32"] = {
+            str(n): training.batching_variants(n, args.docs, args.repeats, device="cuda", bf16=bf16)
+            for n in (400, 1024)
+        }
+    return out
+
+
+SECTIONS = {
+    "1": section_training,
+    "2": section_variants,
+    "3": section_preprocessing,
+    "4": section_inference,
+    "5": section_gpu,
+}
+
+
+def table(results: dict) -> str:
+    """The numbers that matter, one line each."""
+    lines = [f"{'measure':<58} value", "-" * 75]
+
+    def row(name: str, value: str) -> None:
+        lines.append(f"{name:<58} {value}")
+
+    if "1" in results:
+        r = results["1"]
+        row(
+            "pipeline s/epoch (train only) | raw loop s/epoch",
+            f"{r['pipeline_s_per_epoch']:.2f} | {r['raw_s_per_epoch']:.2f}",
+        )
+        row("pipeline / raw loop throughput (target >= 0.95)", f"{r['pipeline_over_raw']:.3f}")
+        row(
+            "non-pad tokens/s pipeline | raw",
+            f"{r['pipeline_tokens_per_s']:,.0f} | {r['raw_tokens_per_s']:,.0f}",
+        )
+        row(
+            f"test acc after {r['epochs']} epochs (Keras ref 0.91)",
+            f"{r['test_acc_after_epochs']:.4f}",
+        )
+    for n, v in results.get("2", {}).items():
+        for name in ("naive_pad_to_max", "bucketed_exact_padded", "bucketed_packed"):
+            row(
+                f"len {n}: {name} s/epoch (x vs naive)",
+                f"{v[name]['s_per_epoch']:.2f} ({v[name]['speedup_vs_naive']:.2f}x)",
+            )
+        row(f"len {n}: max |exact padded - packed|", f"{v['max_abs_diff_padded_vs_packed']:.2e}")
+    if "3" in results:
+        r = results["3"]
+        row(
+            "preprocess 1M rows: ours s | baseline s",
+            f"{r['ours']['seconds']:.2f} | {r['baseline']['seconds']:.2f}",
+        )
+        row("preprocess speedup (target >= 5)", f"{r['speedup']:.2f}x")
+        row(
+            "preprocess peak MB: ours | baseline",
+            f"{r['ours']['peak_rss_mb']:.0f} | {r['baseline']['peak_rss_mb']:.0f}",
+        )
+    if "4" in results:
+        row("inference rows/s (BBC test split)", f"{results['4']['rows_per_s']:,.0f}")
+    if "5" in results and "skipped" not in results["5"]:
+        for prec, per_len in results["5"].items():
+            for n, v in per_len.items():
+                for name in ("naive_pad_to_max", "bucketed_exact_padded", "bucketed_packed"):
+                    row(f"cuda {prec} len {n}: {name} s/epoch", f"{v[name]['s_per_epoch']:.2f}")
+    lines.append(f"reference: {KERAS_REFERENCE}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sections", default="1,2,3,4,5")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, to check the script runs"
+    )
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--raw-epochs", type=int, default=3)
+    parser.add_argument("--docs", type=int, default=500, help="documents per variant epoch")
+    parser.add_argument(
+        "--packed-docs",
+        type=int,
+        default=96,
+        help="documents for the (slow on CPU) packed variant, one repeat",
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--prep-repeats", type=int, default=3)
+    parser.add_argument("--cache", default="outputs/bench")
+    parser.add_argument("--out", default="outputs/bench")
+    args = parser.parse_args()
+    if args.quick:
+        args.epochs, args.raw_epochs, args.docs, args.repeats, args.packed_docs = 1, 1, 64, 1, 32
+        args.rows, args.prep_repeats = 20_000, 1
+    logging.basicConfig(level=logging.WARNING)
+    runtime = configure_torch("auto", True)
+    results: dict = {"machine": {**machine_info(), **runtime}, "args": vars(args)}
+    for key in args.sections.split(","):
+        start = time.perf_counter()
+        results[key] = SECTIONS[key](args)
+        print(f"section {key} done in {time.perf_counter() - start:.0f}s", flush=True)
+    print(json.dumps(results["machine"]))
+    print(table(results))
+    out = Path(args.out) / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    write_json(out, results)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Benchmark pieces behind `scripts/bench.py` (`make bench`): each measures one thing."""

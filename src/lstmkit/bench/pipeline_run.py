@@ -1,0 +1,61 @@
+"""Run the real training pipeline (Hydra config -> DataModule -> LightningModule -> Trainer)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from lstmkit.atomic import write_json
+
+CONF = Path(__file__).resolve().parents[3] / "conf"
+
+
+class TrainTimer(L.Callback):
+    """Training-only wall time per epoch (validation excluded) and non-pad tokens seen."""
+
+    def __init__(self, out: str) -> None:
+        self.out, self.epochs, self.tokens = out, [], []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = self._last = time.perf_counter()
+        self._tokens = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self._last = time.perf_counter()
+        self._tokens += int(batch["lengths"].sum())
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.epochs.append(self._last - self._start)
+        self.tokens.append(self._tokens)
+        write_json(self.out, {"epoch_s": self.epochs, "tokens": self.tokens})
+
+
+def compose_config(overrides: list[str], run_dir: Path) -> DictConfig:
+    """The config `python train.py <overrides>` would run, with its run folder at `run_dir`."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.run_dir = str(run_dir)
+        del cfg["hydra"]  # a real run's cfg has no hydra node; HydraConfig keeps it
+    return cfg
+
+
+def run_pipeline(overrides: list[str], run_dir: Path) -> tuple[dict[str, Any], dict[str, list]]:
+    """Train exactly as train.py does, plus a timer; return the run report and epoch timings."""
+    from lstmkit.pipeline import train
+
+    timings = run_dir / "timings.json"
+    extra = [
+        f"+callbacks.bench_timer._target_={TrainTimer.__module__}.TrainTimer",
+        f"+callbacks.bench_timer.out={timings}",
+    ]
+    report = train(compose_config(overrides + extra, run_dir))
+    return report, json.loads(timings.read_text())

@@ -1,0 +1,173 @@
+"""Training-speed measurements on BBC News: the pipeline, a raw loop, and batching variants."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+
+from lstmkit.bench.loops import bucketed_batches, padded_to_max_batches, train_epoch
+from lstmkit.bench.machine import median_time
+from lstmkit.bench.pipeline_run import compose_config, run_pipeline
+from lstmkit.data.batches import RaggedDataset
+
+# Embedding 128 -> BiLSTM 128 -> max pool -> Linear, batch 32, Adam 3e-3: the issue's setup
+MODEL = ["model=lstm", "data.batch_size=32"]
+
+
+def datamodule(max_length: int, out: Path) -> Any:
+    cfg = compose_config([*MODEL, f"data.tokenizer.max_length={max_length}"], out)
+    dm = instantiate(cfg.data)
+    dm.prepare_data()
+    dm.setup("fit")
+    return cfg, dm
+
+
+def new_model(cfg: Any, dm: Any, path: str, seed: int, device: str = "cpu") -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return instantiate(cfg.model, **dm.model_kwargs(), path=path).to(device)
+
+
+def pipeline_vs_raw(epochs: int, raw_epochs: int, seed: int = 42) -> dict:
+    """Same data, model and seed: full Lightning pipeline vs a minimal loop (training time only)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "run"
+        report, timings = run_pipeline(
+            [
+                *MODEL,
+                f"trainer.max_epochs={epochs}",
+                "~callbacks.early_stopping",
+                "trainer.enable_progress_bar=false",
+                f"seed={seed}",
+            ],
+            run_dir,
+        )
+        cfg, dm = datamodule(400, Path(tmp) / "raw")
+        model = new_model(cfg, dm, "auto", seed)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optimizer.lr)
+        train = dm.splits["train"]
+        raw = [
+            median_time(
+                lambda e=e: train_epoch(
+                    model, bucketed_batches(train, 32, seed, e), optimizer=optimizer
+                ),
+                1,
+            )[0]
+            for e in range(raw_epochs)
+        ]
+    tokens = int(train.inputs.lengths.sum())
+    pipe_s = statistics.median(timings["epoch_s"])
+    raw_s = statistics.median(raw)
+    return {
+        "pipeline_s_per_epoch": pipe_s,
+        "raw_s_per_epoch": raw_s,
+        "pipeline_tokens_per_s": tokens / pipe_s,
+        "raw_tokens_per_s": tokens / raw_s,
+        "pipeline_over_raw": raw_s / pipe_s,
+        "pipeline_epoch_samples_s": timings["epoch_s"],
+        "raw_epoch_samples_s": raw,
+        "epochs": epochs,
+        "test_acc_after_epochs": report["metrics"].get("test/acc"),
+        "test_f1_after_epochs": report["metrics"].get("test/f1"),
+    }
+
+
+def subset(data: RaggedDataset, n: int, seed: int) -> RaggedDataset:
+    idx = np.sort(np.random.default_rng(seed).permutation(len(data))[:n])
+    return RaggedDataset(data.inputs.take(idx), data.targets[idx])
+
+
+def batching_variants(
+    max_length: int,
+    docs: int,
+    repeats: int,
+    seed: int = 0,
+    device: str = "cpu",
+    bf16: bool = False,
+    packed_docs: int | None = None,
+) -> dict:
+    """Naive pad-to-max vs bucketed exact padded vs bucketed packed, on a seeded document subset.
+
+    Seconds are scaled to a full training epoch. Packing on CPU is an order of magnitude
+    slower, so it may be timed on fewer documents (`packed_docs`, one repeat).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg, dm = datamodule(max_length, Path(tmp))
+    full = len(dm.splits["train"])
+    train = subset(dm.splits["train"], docs, seed)
+    packed_train = subset(dm.splits["train"], packed_docs or docs, seed)
+    variants = {
+        "naive_pad_to_max": (
+            "padded",
+            train,
+            repeats,
+            lambda d: padded_to_max_batches(d, 32, max_length, seed),
+        ),
+        "bucketed_exact_padded": (
+            "padded",
+            train,
+            repeats,
+            lambda d: bucketed_batches(d, 32, seed),
+        ),
+        "bucketed_packed": (
+            "packed",
+            packed_train,
+            1 if packed_docs else repeats,
+            lambda d: bucketed_batches(d, 32, seed),
+        ),
+    }
+    results: dict[str, Any] = {}
+    for name, (path, data, reps, batches) in variants.items():
+        model = new_model(cfg, dm, path, seed, device)
+        seconds, samples = median_time(
+            lambda m=model, d=data, b=batches: train_epoch(m, b(d), bf16=bf16), reps
+        )
+        results[name] = {
+            "s_per_epoch": seconds * full / len(data),
+            "docs": len(data),
+            "tokens_per_s": int(data.inputs.lengths.sum()) / seconds,
+            "samples_s": samples,
+        }
+    naive = results["naive_pad_to_max"]["s_per_epoch"]
+    for name in results:
+        results[name]["speedup_vs_naive"] = naive / results[name]["s_per_epoch"]
+    results["max_abs_diff_padded_vs_packed"] = exactness(cfg, dm, train, seed, device)
+    results["pad_fraction_naive"] = 1 - int(train.inputs.lengths.sum()) / (len(train) * max_length)
+    return results
+
+
+@torch.no_grad()
+def exactness(cfg: Any, dm: Any, data: RaggedDataset, seed: int, device: str = "cpu") -> float:
+    """Largest difference between the exact padded path and packing on real batches."""
+    model = new_model(cfg, dm, "padded", seed, device).eval()
+    worst = 0.0
+    for batch in bucketed_batches(data, 32, seed):
+        batch = {k: v.to(device) for k, v in batch.items()}
+        x = model.input_layer(batch["inputs"])
+        model.encoder.path = "padded"
+        a, fa = model.encoder(x, batch["lengths"])
+        model.encoder.path = "packed"
+        b, fb = model.encoder(x, batch["lengths"])
+        worst = max(worst, float((a - b).abs().max()), float((fa - fb).abs().max()))
+    return worst
+
+
+@torch.inference_mode()
+def inference(repeats: int, seed: int = 42) -> dict:
+    """Rows per second of the predict path: eval mode, bucketed batches of 64, softmax out."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg, dm = datamodule(400, Path(tmp))
+    model = new_model(cfg, dm, "auto", seed).eval()
+    data = dm.splits["test"]
+
+    def run() -> None:
+        for batch in dm.test_dataloader():
+            torch.softmax(model(batch["inputs"], batch["lengths"]), dim=-1)
+
+    seconds, samples = median_time(run, repeats)
+    return {"rows_per_s": len(data) / seconds, "rows": len(data), "samples_s": samples}
