@@ -27,12 +27,19 @@ def step_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
 
 
-def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+def reverse_index(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """[B, T] gather index that reverses each row's first `length` steps and keeps the pads."""
+    t = torch.arange(steps, device=lengths.device)[None, :]
+    lens = lengths[:, None]
+    return torch.where(t < lens, lens - 1 - t, t)
+
+
+def reverse_within_length(
+    x: torch.Tensor, lengths: torch.Tensor, index: torch.Tensor | None = None
+) -> torch.Tensor:
     """Reverse each row's first `length` steps, leaving the pads in place; its own inverse."""
-    steps = x.size(1)
-    t = torch.arange(steps, device=x.device)[None, :]
-    lens = lengths.to(x.device)[:, None]
-    index = torch.where(t < lens, lens - 1 - t, t)
+    if index is None:
+        index = reverse_index(lengths.to(x.device), x.size(1))
     return x.gather(1, index[:, :, None].expand_as(x))
 
 
@@ -82,29 +89,33 @@ class RecurrentEncoder(nn.Module):
         `final` is the forward direction at each sequence's last step joined with the backward
         direction at its first step: the usual "last hidden state" of a bidirectional RNN.
         """
-        run = self._packed if self.resolve_path(x.device) == "packed" else self._padded
-        mask = step_mask(lengths.to(x.device), x.size(1))[:, :, None]
+        steps = x.size(1)
+        lengths_here = lengths.to(x.device)
+        if self.resolve_path(x.device) == "packed":
+            lengths_cpu = lengths.cpu()  # packing needs host lengths: one transfer per batch
+
+            def run(rnn: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+                packed = pack_padded_sequence(
+                    inputs, lengths_cpu, batch_first=True, enforce_sorted=False
+                )
+                return pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=steps)[0]
+        else:
+
+            def run(rnn: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+                return rnn(inputs)[0]  # valid steps never see the (trailing) pads
+
+        mask = step_mask(lengths_here, steps)[:, :, None]
+        backward = reverse_index(lengths_here, steps) if self.num_directions == 2 else None
         out = x
         for i, directions in enumerate(self.layers):
             if i > 0:
                 out = self.dropout(out)
-            parts = [run(directions[0], out, lengths)]
-            if self.num_directions == 2:
-                reversed_in = reverse_within_length(out, lengths)
-                parts.append(
-                    reverse_within_length(run(directions[1], reversed_in, lengths), lengths)
-                )
+            parts = [run(directions[0], out)]
+            if backward is not None:
+                flipped = run(directions[1], reverse_within_length(out, lengths, backward))
+                parts.append(reverse_within_length(flipped, lengths, backward))
             out = torch.cat(parts, dim=-1) * mask
-        return out, self._final(out, lengths)
-
-    @staticmethod
-    def _padded(rnn: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return rnn(x)[0]
-
-    @staticmethod
-    def _packed(rnn: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        return pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=x.size(1))[0]
+        return out, self._final(out, lengths_here)
 
     def _final(self, out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         last = (lengths.to(out.device) - 1).clamp(min=0)
