@@ -179,3 +179,24 @@ def test_best_metric_tracks_the_best_epoch_and_rejects_unknown_metrics(tmp_path)
     with pytest.raises(ConfigError, match="objective.metric 'val/mape' is not logged"):
         wrong.fit(module)
     assert math.isnan(BestMetric("val/x").report({})["value"])
+
+
+def test_ddp_ranks_of_a_sweep_job_rerun_that_job_only(tmp_path):
+    """Lightning's rank command, swapped in sweeps: the job's own overrides and folder, no -m."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from lstmkit.sweeps.ddp import job_subprocess_cmd
+
+    job = ["trainer=ddp", "model.hidden_size=64", "optimizer.lr=0.003"]
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=job, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(tmp_path / "multirun" / "3")
+        cfg.hydra.runtime.cwd = str(tmp_path)
+    HydraConfig.instance().set_config(cfg)
+    command, cwd = job_subprocess_cmd(1)
+    assert command[-6:-3] == job and "--multirun" not in command and "-m" not in command[-6:]
+    assert f"hydra.run.dir={tmp_path / 'multirun' / '3'}" in command
+    assert "hydra.output_subdir=null" in command and cwd == str(tmp_path)
