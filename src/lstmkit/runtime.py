@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import os
 
-import torch
-
 log = logging.getLogger(__name__)
 
 
@@ -48,6 +46,8 @@ def configure_torch(threads: int | str | None = "auto", flush_denormal: bool = T
     Denormal floats in the LSTM backward pass over long sequences made a BBC News epoch about
     20x slower on CPU; flushing them to zero costs no accuracy.
     """
+    import torch  # here, so modules that only need available_cpus() stay light to import
+
     n = resolve_threads(threads)
     torch.set_num_threads(n)
     flushed = bool(flush_denormal) and torch.set_flush_denormal(True)
