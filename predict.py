@@ -1,0 +1,49 @@
+"""Predict with a trained run: `python predict.py run=<run dir> input=new.csv output=preds.csv`.
+
+Options (key=value): run, input, output (default <input>.predictions.csv), checkpoint
+(best | last | a .ckpt path), batch_size, text_column, encoding, delimiter, threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from lstmkit.errors import UserError
+from lstmkit.predict import predict
+
+OPTIONS = ("run", "input", "output", "checkpoint", "batch_size", "text_column", "encoding",
+           "delimiter", "threads")
+REQUIRED = ("run", "input")
+
+
+def parse(args: list[str]) -> dict[str, str]:
+    """`key=value` arguments, like train.py's overrides; a typo is an error, not ignored."""
+    options: dict[str, str] = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep or key not in OPTIONS:
+            raise UserError(f"unknown argument {arg!r}; use key=value with key in {OPTIONS}.")
+        options[key] = value
+    missing = [k for k in REQUIRED if k not in options]
+    if missing:
+        raise UserError(f"missing {', '.join(f'{k}=...' for k in missing)}. Usage: "
+                        "python predict.py run=<run dir> input=<file.csv> [output=<file.csv>]")
+    return options
+
+
+def main(args: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
+    if any(a in ("-h", "--help") for a in args):
+        print(__doc__)
+        return 0
+    try:
+        predict(**parse(args))
+    except UserError as e:
+        logging.getLogger("predict").error("%s", e)
+        return e.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

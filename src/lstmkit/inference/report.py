@@ -1,0 +1,41 @@
+"""What predict could not use or had to change, counted and named by line: nothing silently lost."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lstmkit.data.csv import file_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PredictReport:
+    """Counts per issue with the file lines (header = line 1) where each was seen."""
+
+    rows: int = 0
+    predicted: int = 0
+    issues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str, index: pd.Index | np.ndarray, what: str) -> None:
+        """Record `what` happened at the data rows in `index` (0-based frame index)."""
+        index = pd.Index(index)
+        if len(index):
+            self.issues[name] = {"count": int(len(index)), "lines": [int(i) + 2 for i in index],
+                                 "what": what, "where": file_rows(index)}
+
+    def log(self, where: str) -> None:
+        log.info("%s: %d rows read, %d predicted", where, self.rows, self.predicted)
+        for name, issue in self.issues.items():
+            log.warning("%s: %d %s (%s): %s", where, issue["count"], name, issue["what"],
+                        issue["where"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "predicted": self.predicted, "issues": self.issues,
+                "totals": self.totals}

@@ -1,0 +1,61 @@
+"""Classify new long-format sequences with a run's feature list, scaler and label map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lstmkit.data.csv import read_csv
+from lstmkit.data.ragged import Ragged
+from lstmkit.data.scalers import Scaler
+from lstmkit.data.sequences import check_steps
+from lstmkit.data.timeseries import numeric_columns
+from lstmkit.inference.batching import probabilities
+from lstmkit.inference.report import PredictReport
+from lstmkit.inference.run import LoadedRun
+
+
+def classify_sequences(run: LoadedRun, path: str, batch_size: int = 256,
+                       encoding: str = "utf-8",
+                       delimiter: str = ",") -> tuple[pd.DataFrame, PredictReport]:
+    """One output row per sequence id: status, label and class probabilities."""
+    spec = run.spec
+    id_col, step_col, features = spec["id_column"], spec["step_column"], spec["feature_columns"]
+    cols = {"id_column": id_col, "step_column": step_col}
+    cols |= {f"feature_columns[{i}]": c for i, c in enumerate(features)}
+    frame = read_csv(path, cols, encoding, delimiter)
+    report = PredictReport(rows=len(frame))
+    no_id = frame[id_col].isna().to_numpy()
+    report.add("no_id", frame.index[no_id], f"empty {id_col!r}; not predicted")
+    frame = frame.loc[~no_id]
+    codes, ids = pd.factorize(frame[id_col].astype("string"))
+    order = np.argsort(codes, kind="stable")
+    frame, codes = frame.iloc[order], codes[order]
+    steps = numeric_columns(frame, [step_col], str(path))[:, 0]
+    check_steps(steps, codes, frame.index, str(path), step_col)
+    values = numeric_columns(frame, features, str(path))
+    missing_rows = np.isnan(values).any(axis=1)
+    bad = np.zeros(len(ids), dtype=bool)
+    bad[codes[missing_rows]] = True
+    report.add("missing_values", frame.index[bad[codes]],
+               "rows of sequences with an empty feature value; those sequences not predicted")
+    lengths = np.bincount(codes, minlength=len(ids))
+    keep = np.flatnonzero(~bad)
+    scaler = Scaler.from_dict(spec["scaler"])
+    scaled = scaler.transform(values, np.zeros(len(values), dtype=np.int64))
+    probs = probabilities(run.net, Ragged.from_lengths(scaled, lengths).take(keep), batch_size)
+    labels = spec["labels"]
+    out = pd.DataFrame({id_col: [str(i) for i in ids],
+                        "status": np.where(bad, "missing_values", "ok"),
+                        "steps": lengths})
+    predicted = np.full(len(ids), None, dtype=object)
+    table = np.full((len(ids), len(labels)), np.nan)
+    if len(keep):
+        predicted[keep] = np.asarray(labels, dtype=object)[probs.argmax(1)]
+        table[keep] = probs
+    out.insert(2, "label", predicted)
+    for j, name in enumerate(labels):
+        out[f"prob_{name}"] = table[:, j]
+    report.predicted = len(keep)
+    report.totals = {"sequences": len(ids)}
+    return out, report

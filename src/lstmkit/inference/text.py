@@ -1,0 +1,83 @@
+"""Classify new texts with a run's own tokenizer and label map, reporting what it cannot use."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from tokenizers import Tokenizer
+
+from lstmkit.data import arrow_words
+from lstmkit.data.csv import read_csv
+from lstmkit.data.ragged import Ragged
+from lstmkit.data.tokenization import UNK_ID, TextEncoder, TokenizerConfig
+from lstmkit.inference.batching import probabilities
+from lstmkit.inference.report import PredictReport
+from lstmkit.inference.run import LoadedRun
+
+UNLIMITED = 2**31 - 1
+
+
+def untruncated_encoder(run: LoadedRun) -> tuple[TextEncoder, int]:
+    """The training encoder without its length cap, so over-long texts can be counted."""
+    cfg = TokenizerConfig(**run.spec["tokenizer"])
+    tok = Tokenizer.from_file(str(run.preprocessor / "tokenizer.json"))
+    tok.no_truncation()
+    return TextEncoder(replace(cfg, max_length=UNLIMITED), tok), cfg.max_length
+
+
+def classify_texts(run: LoadedRun, path: str, text_column: str | None = None,
+                   batch_size: int = 256, encoding: str = "utf-8",
+                   delimiter: str = ",") -> tuple[pd.DataFrame, PredictReport]:
+    """One output row per input row: label, class probabilities, token counts and a status."""
+    column = text_column or run.spec["text_column"]
+    frame = read_csv(path, {"text_column": column}, encoding, delimiter)
+    report = PredictReport(rows=len(frame))
+    text = frame[column].astype("string")
+    empty = (text.isna() | (text.str.strip() == "")).to_numpy()
+
+    encoder, max_length = untruncated_encoder(run)
+    full = encoder.encode(text[~empty].fillna("").tolist())
+    counts = np.zeros(len(frame), dtype=np.int64)
+    counts[~empty] = full.lengths
+    row_of_token = np.repeat(np.arange(len(full)), full.lengths)
+    unknown = np.zeros(len(frame), dtype=np.int64)
+    unknown[~empty] = np.bincount(row_of_token, weights=full.values == UNK_ID,
+                                  minlength=len(full)).astype(np.int64)
+    no_tokens = ~empty & (counts == 0)
+    usable = ~empty & ~no_tokens
+
+    ids, lengths = arrow_words.truncate(np.asarray(full.values), full.lengths, max_length)
+    inputs = Ragged.from_lengths(ids, lengths).take(np.flatnonzero(counts[~empty] > 0))
+    probs = probabilities(run.net, inputs, batch_size)
+
+    labels = run.spec["labels"]
+    out = frame.drop(columns=[column]).reset_index(drop=True)
+    out.insert(0, "line", np.arange(len(frame)) + 2)
+    status = np.where(empty, "empty_text", np.where(no_tokens, "no_tokens", "ok"))
+    out.insert(1, "status", status)
+    predicted = np.full(len(frame), None, dtype=object)
+    table = np.full((len(frame), len(labels)), np.nan)
+    if len(probs):
+        predicted[usable] = np.asarray(labels, dtype=object)[probs.argmax(1)]
+        table[usable] = probs
+    out.insert(2, "label", predicted)
+    for j, name in enumerate(labels):
+        out[f"prob_{name}"] = table[:, j]
+    out["tokens"] = counts
+    out["unknown_tokens"] = unknown
+    out["truncated"] = counts > max_length
+
+    report.predicted = int(usable.sum())
+    index = frame.index
+    report.add("empty_text", index[empty], f"no text in column {column!r}; not predicted")
+    report.add("no_tokens", index[no_tokens], "no token the tokenizer keeps; not predicted")
+    report.add("unknown_tokens", index[unknown > 0],
+               "rows with words never seen in training (read as [UNK]); predicted")
+    report.add("all_unknown", index[usable & (unknown == counts)],
+               "rows where every token is unknown; predicted, but from no known word")
+    report.add("truncated", index[counts > max_length],
+               f"longer than max_length={max_length} tokens; the first {max_length} were used")
+    report.totals = {"tokens": int(counts.sum()), "unknown_tokens": int(unknown.sum())}
+    return out, report
