@@ -200,3 +200,18 @@ def test_ddp_ranks_of_a_sweep_job_rerun_that_job_only(tmp_path):
     assert command[-6:-3] == job and "--multirun" not in command and "-m" not in command[-6:]
     assert f"hydra.run.dir={tmp_path / 'multirun' / '3'}" in command
     assert "hydra.output_subdir=null" in command and cwd == str(tmp_path)
+
+
+def test_hparams_search_configs_set_sweeper_space_and_objective(tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=["data=airline", "model=seq2seq",
+                                          "hparams_search=optuna_forecast"],
+                      return_hydra_config=True)
+    assert (cfg.objective.metric, cfg.objective.mode) == ("val/mape", "min")
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_.endswith("LstmkitOptunaSweeper") and sweeper.direction == "min"
+    assert set(sweeper.params) == {"model.hidden_size", "model.num_layers", "model.dropout",
+                                   "optimizer.lr", "data.batch_size"}
+    assert cfg.callbacks.optuna_pruning.monitor == "val/mape"
