@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from lstmkit.atomic import write_json
 from lstmkit.errors import ConfigError
 from lstmkit.report import metrics_table
+from lstmkit.resume import resume_config
 from lstmkit.runtime import configure_torch
 from lstmkit.sweeps.naming import job_label
 from lstmkit.sweeps.objective import BestMetric
@@ -55,6 +56,7 @@ def build_trainer(cfg: DictConfig, out: Path, extra_callbacks: list | None = Non
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one training job and return its final metrics (also written to metrics.json)."""
     started = time.perf_counter()
+    cfg = resume_config(cfg)  # resume=<run dir>: that run's own config, continued in place
     runtime = configure_torch(cfg.runtime.threads, cfg.runtime.flush_denormal)
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.run_dir)  # chosen by Hydra: hydra.run.dir or the sweep job folder

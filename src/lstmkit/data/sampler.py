@@ -28,6 +28,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         drop_last: bool = False,
         num_replicas: int = 1,
         rank: int = 0,
+        epoch: int = 0,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -39,7 +40,12 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.drop_last = drop_last
         self.num_replicas = num_replicas
         self.rank = rank
-        self.epoch = 0
+        self.epoch = epoch  # a resumed run builds its loader at the epoch it continues from
+
+    @property
+    def sampler(self) -> BucketBatchSampler:
+        """Lightning calls `batch_sampler.sampler.set_epoch`, never `batch_sampler.set_epoch`."""
+        return self
 
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning at each epoch start so every epoch draws a new order."""

@@ -246,6 +246,7 @@ class TextDataModule(L.LightningDataModule):
             pool_factor=self.pool_factor,
             num_replicas=replicas,
             rank=rank,
+            epoch=trainer.current_epoch if trainer is not None else 0,
         )
         return DataLoader(
             data,
