@@ -150,8 +150,8 @@ def write_summary(sweep_dir: str | Path) -> tuple[pd.DataFrame, str]:
     if not table.empty:
         best = table[table["best"]]
         text += "\n\nbest run: " + (best["folder"].iat[0] if not best.empty else "none finished")
-        failed = int((table["status"] != "ok").sum())
-        text += f"\n{len(table)} jobs, {len(table) - failed} ok, {failed} not ok"
+        counts = table["status"].value_counts()
+        text += f"\n{len(table)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items())
     with atomic_path(sweep_dir / "summary.csv") as tmp:
         table.to_csv(tmp, index=False)
     with atomic_path(sweep_dir / "summary.md") as tmp:
