@@ -62,9 +62,9 @@ def test_long_format_becomes_ragged_float_sequences(tmp_path):
     expected = (rows.a - train_rows.a.mean()) / train_rows.a.std(ddof=0)
     np.testing.assert_allclose(dm.splits["test"].inputs[0][:, 0], expected, rtol=1e-5)
     assert dm.splits["test"].targets[0] == dm.labels.names.index(rows.label.iloc[0])
-    again = module(write(tmp_path, frame), tmp_path)
+    again = module(write(tmp_path, frame), tmp_path, epoch_repeats=2)
     again.setup()
-    assert again.cache_hit and not dm.cache_hit
+    assert again.cache_hit and not dm.cache_hit and len(again.splits["train"]) == 2 * 16
 
 
 BAD = {

@@ -82,6 +82,7 @@ class SequenceDataModule(L.LightningDataModule):
         seed: int = 42,
         batch_size: int = 32,
         eval_batch_size: int | None = None,
+        epoch_repeats: int = 1,
         num_workers: int = 0,
         pool_factor: int = 50,
         encoding: str = "utf-8",
@@ -91,9 +92,10 @@ class SequenceDataModule(L.LightningDataModule):
         use_cache: bool = True,
     ) -> None:
         super().__init__()
-        if batch_size < 1:
-            raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}.")
+        if batch_size < 1 or epoch_repeats < 1:
+            raise ConfigError("data.batch_size and data.epoch_repeats must be >= 1.")
         self.path = Path(path)
+        self.epoch_repeats = epoch_repeats
         self.id_column, self.step_column, self.label_column = id_column, step_column, label_column
         self.feature_columns = list(feature_columns) if feature_columns else None
         self.split_column = split_column
@@ -206,7 +208,11 @@ class SequenceDataModule(L.LightningDataModule):
         self.num_features = len(spec["feature_columns"])
         for split in SPLITS:
             inputs = Ragged.load(folder / split)
-            self.splits[split] = RaggedDataset(inputs, np.load(folder / f"{split}.labels.npy"))
+            targets = np.load(folder / f"{split}.labels.npy")
+            if split == "train" and self.epoch_repeats > 1:  # tiny sets: fewer, longer epochs
+                tile = np.tile(np.arange(len(targets)), self.epoch_repeats)
+                inputs, targets = inputs.take(tile), targets[tile]
+            self.splits[split] = RaggedDataset(inputs, targets)
         counts = {s: len(d) for s, d in self.splits.items()}
         log.info("sequences %s, %d features, classes %s", counts, self.num_features,
                  self.labels.names)
