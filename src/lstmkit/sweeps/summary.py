@@ -114,7 +114,8 @@ def plot(table: pd.DataFrame, path: Path) -> Path | None:
     if ok.empty:
         return None
     metric = ok["objective"].iat[0]
-    grid = ok["hidden_size"].nunique() <= 6 and ok["lr"].nunique() <= 6  # else a search
+    sizes, rates = ok["hidden_size"].nunique(), ok["lr"].nunique()
+    grid = len(ok) == sizes * rates and max(sizes, rates) <= 6  # a full small grid, not a search
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for ax, x, by, xlabel in ((axes[0], "hidden_size", "lr", "model.hidden_size"),
                               (axes[1], "lr", "hidden_size", "optimizer.lr")):
