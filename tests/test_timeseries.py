@@ -135,3 +135,17 @@ def test_bad_input_gets_a_clear_message(name, tmp_path):
     path = write(tmp_path, change(series_frame(60)))
     with pytest.raises(error, match=pattern):
         module(path, **kwargs).setup()
+
+
+def test_training_windows_reshuffle_each_epoch_reproducibly(tmp_path):
+    dm = module(write(tmp_path, series_frame(60)), windows_per_epoch=50, batch_size=8)
+    dm.setup()
+    loader = dm.train_dataloader()
+    sampler = loader.batch_sampler.sampler  # where Lightning calls set_epoch
+    first = list(sampler)
+    assert len(first) == 50 and set(first) == set(range(len(dm.splits["train"])))
+    sampler.set_epoch(1)
+    second = list(sampler)
+    sampler.set_epoch(0)
+    assert second != first and list(sampler) == first
+    assert sum(len(b["inputs"]) for b in loader) == 50

@@ -248,6 +248,7 @@ class SequenceDataModule(L.LightningDataModule):
             shuffle=shuffle, seed=self.seed, pool_factor=self.pool_factor,
             num_replicas=trainer.world_size if trainer is not None else 1,
             rank=trainer.global_rank if trainer is not None else 0,
+            epoch=trainer.current_epoch if trainer is not None else 0,
         )
         return DataLoader(data, batch_sampler=sampler, collate_fn=collate,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)

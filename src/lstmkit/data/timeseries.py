@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
 
 from lstmkit.atomic import write_json
 from lstmkit.data import builtin
@@ -120,6 +121,29 @@ def span_origins(start: int, stop: int, input_length: int, horizon: int, stride:
     if last < first:
         return np.zeros(0, dtype=np.int64)
     return np.arange(last, first - 1, -stride, dtype=np.int64)[::-1]
+
+
+class WindowSampler(Sampler[int]):
+    """`num_samples` window indices per epoch: whole shuffled passes, the order fixed by
+    (seed, epoch), so a resumed run draws the same windows as an uninterrupted one.
+
+    Lightning calls `batch_sampler.sampler.set_epoch(epoch)` at each epoch start.
+    """
+
+    def __init__(self, size: int, num_samples: int, seed: int, epoch: int = 0) -> None:
+        self.size, self.num_samples, self.seed, self.epoch = size, num_samples, seed, epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        rng = np.random.default_rng((self.seed, self.epoch))
+        passes = -(-self.num_samples // self.size)
+        order = np.concatenate([rng.permutation(self.size) for _ in range(passes)])
+        return iter(order[: self.num_samples].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class WindowDataset(Dataset):
@@ -352,9 +376,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
             self.setup()
         data = self.splits[split]
         if train:
-            generator = torch.Generator().manual_seed(self.seed)
-            sampler = RandomSampler(data, num_samples=self.windows_per_epoch or len(data),
-                                    generator=generator)
+            trainer = getattr(self, "trainer", None)
+            sampler = WindowSampler(len(data), self.windows_per_epoch or len(data), self.seed,
+                                    epoch=trainer.current_epoch if trainer is not None else 0)
             batches = BatchSampler(sampler, self.batch_size, drop_last=False)
         else:
             batches = BatchSampler(SequentialSampler(data), self.eval_batch_size, drop_last=False)
