@@ -1,0 +1,89 @@
+"""Export a run's trained network to ONNX (dynamic batch and length), checked in onnxruntime."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lstmkit.atomic import atomic_path
+from lstmkit.inference.run import LoadedRun, load_run
+from lstmkit.models.recurrent import RecurrentEncoder
+
+log = logging.getLogger(__name__)
+INPUT_NAMES = ["inputs", "lengths"]
+
+
+def example_inputs(run: LoadedRun, batch: int, steps: int,
+                   seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Inputs shaped like real batches: token ids for text, scaled features otherwise."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, steps + 1, (batch,), generator=g)
+    lengths[0] = steps  # the batch is padded to its longest sequence
+    spec = run.spec
+    if spec["kind"] == "text":
+        vocab = run.net.input_layer.num_embeddings
+        inputs = torch.randint(2, vocab, (batch, steps), generator=g)
+        inputs[torch.arange(steps)[None, :] >= lengths[:, None]] = 0
+    else:
+        width = (len(spec["feature_columns"]) if spec["kind"] == "sequences"
+                 else len(spec["value_columns"]) + len(spec["covariate_columns"]))
+        if spec["kind"] == "timeseries":
+            lengths[:] = steps  # windows are full length
+        inputs = torch.randn(batch, steps, width, generator=g)
+    return inputs, lengths
+
+
+def _padded(net: nn.Module) -> nn.Module:
+    """The exact padded path everywhere: packing has no ONNX form that keeps lengths dynamic."""
+    for module in net.modules():
+        if isinstance(module, RecurrentEncoder):
+            module.path = "padded"
+    return net
+
+
+def export_onnx(run_dir: str | Path, output: str | Path, checkpoint: str = "best",
+                opset: int | None = None) -> dict[str, Any]:
+    """Write `output` (.onnx) and return the onnxruntime-vs-PyTorch max abs difference."""
+    run = load_run(run_dir, checkpoint)
+    net = _padded(run.net)
+    steps = run.spec.get("input_length", 12)
+    example = example_inputs(run, 4, steps)
+    axes = {"inputs": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "outputs": {0: "batch"}}
+    if run.spec["kind"] == "timeseries":
+        del axes["inputs"][1]  # the window length is fixed by training (data.input_length)
+    output = Path(output)
+    with atomic_path(output) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # the TorchScript exporter: in torch 2.13 the dynamo exporter fixes the LSTM output's
+        # time dimension to the example's length (onnxruntime then fails on other lengths)
+        torch.onnx.export(net, example, str(tmp), dynamo=False, input_names=INPUT_NAMES,
+                          output_names=["outputs"], dynamic_axes=axes,
+                          opset_version=opset or 17)
+    check = compare_onnxruntime(net, output, run, steps)
+    log.info("exported %s to %s; onnxruntime max |diff| %.3g over %s", run.checkpoint, output,
+             check["max_abs_diff"], check["shapes"])
+    return {"output": str(output), "checkpoint": str(run.checkpoint), **check}
+
+
+def compare_onnxruntime(net: nn.Module, path: Path, run: LoadedRun, steps: int) -> dict[str, Any]:
+    """Run PyTorch and onnxruntime on batches of other sizes and lengths than the export's."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst, shapes = 0.0, []
+    for i, (batch, length) in enumerate([(1, steps), (7, steps), (3, 2 * steps + 5)]):
+        if run.spec["kind"] == "timeseries" and length != steps:
+            continue
+        inputs, lengths = example_inputs(run, batch, length, seed=i + 1)
+        with torch.inference_mode():
+            expected = net(inputs, lengths).numpy()
+        got = session.run(None, {"inputs": inputs.numpy(), "lengths": lengths.numpy()})[0]
+        worst = max(worst, float(np.abs(got - expected).max()))
+        shapes.append([batch, length])
+    return {"max_abs_diff": worst, "shapes": shapes}

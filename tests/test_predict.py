@@ -1,0 +1,108 @@
+"""predict.py on a new CSV with a real tiny text run; ONNX export checked in onnxruntime."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import ROOT, make_text_frame, run_train, tiny_run_overrides
+
+from lstmkit.data.tokenization import TextEncoder, TokenizerConfig
+from lstmkit.export import export_onnx
+from lstmkit.inference.run import load_run
+from lstmkit.inference.text import classify_texts
+
+pytestmark = pytest.mark.slow
+MAX_LENGTH = 20
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    """One tiny trained text run shared by every test here."""
+    tmp = tmp_path_factory.mktemp("text_run")
+    csv = tmp / "texts.csv"
+    make_text_frame().to_csv(csv, index=False)
+    out = tmp / "outputs"
+    done = run_train(*tiny_run_overrides(csv, out, f"data.tokenizer.max_length={MAX_LENGTH}",
+                                         "trainer.max_epochs=3", "optimizer.lr=1e-2"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out / "run"
+
+
+def run_predict(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "predict.py"), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_predict_cli_keeps_every_row_and_reports_what_it_could_not_use(text_run, tmp_path):
+    long_text = " ".join(["market bank shares"] * 30)  # 90 tokens > MAX_LENGTH
+    frame = pd.DataFrame({
+        "doc": [f"d{i}" for i in range(8)],
+        "text": ["match goal team player win", "", "software chip phone zorblax qwerty",
+                 long_text, None, "florp blarg", "market bank profit", "   "],
+    })
+    csv = tmp_path / "new.csv"
+    frame.to_csv(csv, index=False)
+    out = tmp_path / "preds.csv"
+    done = run_predict(f"run={text_run}", f"input={csv}", f"output={out}")
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    preds = pd.read_csv(out)
+    assert len(preds) == len(frame) and preds["doc"].tolist() == frame["doc"].tolist()
+    assert preds["line"].tolist() == list(range(2, 10))
+    probs = preds[["prob_money", "prob_sport", "prob_tech"]]
+    ok = preds["status"] == "ok"
+    assert ok.sum() == 5
+    assert np.allclose(probs[ok].sum(axis=1), 1.0, atol=1e-5)
+    assert probs[~ok].isna().all().all() and preds.loc[~ok, "label"].isna().all()
+    assert set(preds.loc[ok, "label"]) <= {"money", "sport", "tech"}
+    assert preds.loc[0, "label"] == "sport" and preds.loc[6, "label"] == "money"
+    assert preds.loc[3, "truncated"] and preds.loc[3, "tokens"] == 90
+    assert preds.loc[2, "unknown_tokens"] == 2
+
+    report = json.loads((tmp_path / "preds.csv.report.json").read_text())
+    assert (report["rows"], report["predicted"]) == (8, 5)
+    issues = report["issues"]
+    assert issues["empty_text"]["lines"] == [3, 6, 9]
+    assert issues["unknown_tokens"]["lines"] == [4, 7]
+    assert issues["all_unknown"]["lines"] == [7]
+    assert issues["truncated"]["lines"] == [5]
+    assert "3 empty_text" in done.stderr and "line(s) 3, 6, 9" in done.stderr
+
+
+def test_predict_encodes_exactly_like_training(text_run, tmp_path):
+    """Same ids (truncation included) and the same network output as the training encoder."""
+    texts = make_text_frame(5, seed=7)["text"].tolist() + [" ".join(["tax fund"] * 25)]
+    csv = tmp_path / "t.csv"
+    pd.DataFrame({"text": texts}).to_csv(csv, index=False)
+    run = load_run(text_run)
+    out, _ = classify_texts(run, str(csv))
+    cfg = TokenizerConfig(**run.spec["tokenizer"])
+    encoded = TextEncoder.load(cfg, run.preprocessor).encode(texts)
+    padded, mask = encoded.pad(np.arange(len(texts)))
+    with torch.inference_mode():
+        logits = run.net(torch.from_numpy(padded), torch.from_numpy(mask.sum(1)))
+    expected = torch.softmax(logits, -1).numpy()
+    got = out[[f"prob_{c}" for c in run.spec["labels"]]].to_numpy()
+    assert np.abs(got - expected).max() < 1e-6
+
+
+def test_predict_errors_exit_2_with_a_clear_message(text_run, tmp_path):
+    csv = tmp_path / "x.csv"
+    pd.DataFrame({"body": ["a b"]}).to_csv(csv, index=False)
+    done = run_predict(f"run={text_run}", f"input={csv}", f"output={tmp_path / 'p.csv'}")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "text_column='text'" in done.stderr and "['body']" in done.stderr
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_onnx_export_matches_pytorch(text_run, tmp_path):
+    result = export_onnx(text_run, tmp_path / "model.onnx")
+    assert (tmp_path / "model.onnx").is_file()
+    assert result["max_abs_diff"] < 1e-5
+    assert [3, 29] in result["shapes"]  # another batch size and length than exported with
