@@ -95,7 +95,8 @@ def load_run(run_dir: str | Path, which: str = "best") -> LoadedRun:
     if not config:
         raise DataError(f"{path} holds no run_config; it was not written by train.py.")
     model_cfg = OmegaConf.create(config["model"])
-    model_cfg.pretrained_embeddings = None  # the trained weights come from the checkpoint
+    if "pretrained_embeddings" in model_cfg:
+        model_cfg.pretrained_embeddings = None  # the trained weights come from the checkpoint
     net = instantiate(model_cfg, **model_kwargs(spec, folder / "preprocessor"))
     state = {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items()
              if k.startswith("net.")}
