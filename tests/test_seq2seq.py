@@ -52,3 +52,22 @@ def test_padding_does_not_change_a_shorter_windows_forecast():
     alone = net(x, torch.tensor([4]))
     together = net(padded, torch.tensor([4]))
     assert torch.allclose(alone, together, atol=1e-6)
+
+
+def test_a_classifier_on_forecasting_data_is_a_config_error(tmp_path):
+    import pandas as pd
+    from omegaconf import OmegaConf
+
+    from lstmkit.data.timeseries import TimeSeriesDataModule
+    from lstmkit.errors import ConfigError
+    from lstmkit.pipeline import build_model
+
+    csv = tmp_path / "s.csv"
+    pd.DataFrame({"time": range(60), "value": range(60)}).to_csv(csv, index=False)
+    dm = TimeSeriesDataModule(str(csv), input_length=8, horizon=4, val_size=4, test_size=4)
+    dm.setup()
+    cfg = OmegaConf.create({"model": {"_target_": "lstmkit.models.classifier.RecurrentClassifier"}})
+    with pytest.raises(ConfigError, match="Forecasting data needs model=seq2seq"):
+        build_model(cfg, dm)
+    cfg.model._target_ = "lstmkit.models.seq2seq.Seq2SeqForecaster"
+    assert build_model(cfg, dm).horizon == 4

@@ -9,6 +9,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
@@ -39,6 +40,14 @@ def build_model(cfg: DictConfig, datamodule: Any) -> torch.nn.Module:
         return instantiate(cfg.model, **kwargs)
     except ValueError as e:  # a model argument out of range: report it as a config mistake
         raise ConfigError(str(e)) from None
+    except InstantiationException as e:  # e.g. data=airline with the default model=lstm
+        if "unexpected keyword argument" not in str(e):
+            raise
+        raise ConfigError(
+            f"model {cfg.model._target_} does not fit this data, which provides "
+            f"{sorted(kwargs)}. Forecasting data needs model=seq2seq; classification data "
+            "needs model=lstm or model=gru."
+        ) from None
 
 
 def build_trainer(cfg: DictConfig, out: Path, extra_callbacks: list | None = None) -> L.Trainer:
