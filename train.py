@@ -6,6 +6,7 @@ import logging
 import sys
 
 import hydra
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
 from lstmkit.errors import UserError
@@ -25,6 +26,8 @@ def main(cfg: DictConfig) -> float | None:
     try:
         report = train(cfg)
     except Exception as e:
+        if isinstance(e, InstantiationException) and isinstance(e.__cause__, UserError):
+            e = e.__cause__  # a data module or task refused its config: the user's mistake
         if in_multirun():
             failure = record_failure(cfg.paths.run_dir, e)
             failed = failure["status"] == "failed"

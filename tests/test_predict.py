@@ -59,9 +59,9 @@ def test_predict_cli_keeps_every_row_and_reports_what_it_could_not_use(text_run,
     ok = preds["status"] == "ok"
     assert ok.sum() == 5
     assert np.allclose(probs[ok].sum(axis=1), 1.0, atol=1e-5)
-    assert probs[~ok].isna().all().all() and preds.loc[~ok, "label"].isna().all()
-    assert set(preds.loc[ok, "label"]) <= {"money", "sport", "tech"}
-    assert preds.loc[0, "label"] == "sport" and preds.loc[6, "label"] == "money"
+    assert probs[~ok].isna().all().all() and preds.loc[~ok, "predicted"].isna().all()
+    assert set(preds.loc[ok, "predicted"]) <= {"money", "sport", "tech"}
+    assert preds.loc[0, "predicted"] == "sport" and preds.loc[6, "predicted"] == "money"
     assert preds.loc[3, "truncated"] and preds.loc[3, "tokens"] == 90
     assert preds.loc[2, "unknown_tokens"] == 2
 

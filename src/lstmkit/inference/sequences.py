@@ -53,7 +53,7 @@ def classify_sequences(run: LoadedRun, path: str, batch_size: int = 256,
     if len(keep):
         predicted[keep] = np.asarray(labels, dtype=object)[probs.argmax(1)]
         table[keep] = probs
-    out.insert(2, "label", predicted)
+    out.insert(2, "predicted", predicted)
     for j, name in enumerate(labels):
         out[f"prob_{name}"] = table[:, j]
     report.predicted = len(keep)

@@ -54,6 +54,9 @@ def classify_texts(run: LoadedRun, path: str, text_column: str | None = None,
 
     labels = run.spec["labels"]
     out = frame.drop(columns=[column]).reset_index(drop=True)
+    ours = {"line", "status", "predicted", "tokens", "unknown_tokens", "truncated"}
+    ours |= {f"prob_{name}" for name in run.spec["labels"]}
+    out.columns = [f"input_{c}" if c in ours else c for c in out.columns]  # e.g. a true label
     out.insert(0, "line", np.arange(len(frame)) + 2)
     status = np.where(empty, "empty_text", np.where(no_tokens, "no_tokens", "ok"))
     out.insert(1, "status", status)
@@ -62,7 +65,7 @@ def classify_texts(run: LoadedRun, path: str, text_column: str | None = None,
     if len(probs):
         predicted[usable] = np.asarray(labels, dtype=object)[probs.argmax(1)]
         table[usable] = probs
-    out.insert(2, "label", predicted)
+    out.insert(2, "predicted", predicted)
     for j, name in enumerate(labels):
         out[f"prob_{name}"] = table[:, j]
     out["tokens"] = counts
