@@ -40,3 +40,20 @@ def test_save_load(tmp_path):
     back = Ragged.load(tmp_path / "x")
     assert back.values.tolist() == [1, 2, 3]
     assert back.offsets.tolist() == [0, 2, 3]
+
+
+def test_atomic_dir_first_writer_wins_and_failures_leave_nothing(tmp_path):
+    import pytest
+
+    from lstmkit.atomic import atomic_dir
+
+    target = tmp_path / "cache" / "key"
+    with atomic_dir(target) as a:
+        (a / "x").write_text("first")
+    with atomic_dir(target) as b:  # a second writer of the same key
+        (b / "x").write_text("second")
+    assert (target / "x").read_text() == "first"
+    with pytest.raises(RuntimeError), atomic_dir(tmp_path / "cache" / "other") as c:
+        (c / "x").write_text("half")
+        raise RuntimeError("interrupted")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["key"]

@@ -30,15 +30,22 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
 @contextmanager
 def atomic_dir(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder; it replaces `target` as a whole only if the block succeeds."""
+    """Yield a temporary folder, published as `target` by one rename if the block succeeds.
+
+    Meant for content-addressed folders (caches): if another process published `target`
+    first (parallel sweep jobs encoding the same data), the first writer wins and ours is
+    dropped, so no reader ever sees a folder deleted or swapped under it.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not target.is_dir():
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
