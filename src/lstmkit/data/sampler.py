@@ -14,8 +14,9 @@ class BucketBatchSampler(Sampler[list[int]]):
     Shuffling draws a random pool of `batch_size * pool_factor` examples, sorts it by length,
     cuts it into batches and shuffles the batch order: batches stay random across epochs while
     padding stays small. Without shuffling, batches are simply consecutive in sorted order.
-    Under DDP each replica takes every `num_replicas`-th batch (the batch count is rounded down
-    to a multiple of `num_replicas` so every rank runs the same number of steps).
+    Under DDP each replica takes every `num_replicas`-th training batch (the batch count is
+    rounded down to a multiple of `num_replicas` so every rank runs the same number of steps);
+    evaluation shards examples instead, so every example is scored exactly once.
     """
 
     def __init__(
@@ -55,7 +56,12 @@ class BucketBatchSampler(Sampler[list[int]]):
         n = len(self.lengths)
         if not self.shuffle:
             order = np.argsort(self.lengths, kind="stable")
-            batches = [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+            if self.num_replicas > 1:
+                # evaluation under DDP: every example exactly once, each rank a similar share
+                # (never zero batches, which would leave a rank out of the metric sync)
+                order = order[self.rank :: self.num_replicas]
+            size = self.batch_size
+            batches = [order[i : i + size] for i in range(0, len(order), size)]
         else:
             rng = np.random.default_rng((self.seed, self.epoch))
             perm = rng.permutation(n)
@@ -70,7 +76,7 @@ class BucketBatchSampler(Sampler[list[int]]):
             batches = [batches[i] for i in rng.permutation(len(batches))]
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]
-        if self.num_replicas > 1:
+        if self.num_replicas > 1 and self.shuffle:
             usable = len(batches) - len(batches) % self.num_replicas
             batches = batches[self.rank : usable : self.num_replicas]
         return batches
