@@ -13,9 +13,11 @@ import pytest
 import torch
 from conftest import ROOT, tiny_run_overrides
 from faults import ENV
+from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-pytestmark = pytest.mark.slow
+from lstmkit.errors import ConfigError, DataError
+from lstmkit.resume import resume_config
 
 EXTRA = ("trainer.max_epochs=3", "trainer.deterministic=true", "model.dropout=0.3",
          "model.embedding_dropout=0.2", "model.num_layers=2", "callbacks.early_stopping=null",
@@ -36,6 +38,7 @@ def metrics(run: Path) -> dict:
     return json.loads((run / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(text_csv, tmp_path):
     out = tmp_path / "o"
     base = tiny_run_overrides(text_csv, out, *EXTRA)
@@ -68,6 +71,9 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(text_csv, tmp_p
 
 
 def test_resume_refuses_a_folder_without_checkpoint(tmp_path):
-    done = train(f"resume={tmp_path}")
-    assert done.returncode == 2
-    assert "no checkpoints/last.ckpt" in done.stderr + done.stdout
+    cfg = OmegaConf.create({"resume": str(tmp_path)})
+    with pytest.raises(DataError, match=r"no checkpoints/last.ckpt"):
+        resume_config(cfg)
+    with pytest.raises(ConfigError, match=r"no such run folder"):
+        resume_config(OmegaConf.create({"resume": str(tmp_path / "gone")}))
+    assert resume_config(OmegaConf.create({"resume": "???"})).resume == "???"  # not resuming

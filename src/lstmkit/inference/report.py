@@ -12,6 +12,7 @@ import pandas as pd
 from lstmkit.data.csv import file_rows
 
 log = logging.getLogger(__name__)
+MAX_LINES = 1000  # line numbers listed per issue in the report
 
 
 @dataclass
@@ -27,7 +28,8 @@ class PredictReport:
         """Record `what` happened at the data rows in `index` (0-based frame index)."""
         index = pd.Index(index)
         if len(index):
-            self.issues[name] = {"count": int(len(index)), "lines": [int(i) + 2 for i in index],
+            lines = [int(i) + 2 for i in index[:MAX_LINES]]  # the output CSV has every row
+            self.issues[name] = {"count": int(len(index)), "lines": lines,
                                  "what": what, "where": file_rows(index)}
 
     def log(self, where: str) -> None:
