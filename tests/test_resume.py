@@ -76,4 +76,5 @@ def test_resume_refuses_a_folder_without_checkpoint(tmp_path):
         resume_config(cfg)
     with pytest.raises(ConfigError, match=r"no such run folder"):
         resume_config(OmegaConf.create({"resume": str(tmp_path / "gone")}))
-    assert resume_config(OmegaConf.create({"resume": "???"})).resume == "???"  # not resuming
+    fresh = OmegaConf.create({"resume": "???"})  # the default: not resuming
+    assert resume_config(fresh) is fresh
