@@ -105,4 +105,5 @@ def test_onnx_export_matches_pytorch(text_run, tmp_path):
     result = export_onnx(text_run, tmp_path / "model.onnx")
     assert (tmp_path / "model.onnx").is_file()
     assert result["max_abs_diff"] < 1e-5
+    print("\nONNX vs PyTorch max |diff|:", result["max_abs_diff"], result["shapes"])
     assert [3, 29] in result["shapes"]  # another batch size and length than exported with

@@ -62,6 +62,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(text_csv, tmp_p
     reference, second, continued = metrics(out / "whole"), metrics(out / "again"), metrics(run)
     assert second["metrics"] == reference["metrics"]  # same seed: identical, not just close
     assert continued["metrics"] == reference["metrics"]
+    print("\nuninterrupted:", reference["metrics"], "\nkilled + resumed:", continued["metrics"])
     assert (continued["epochs"], continued["global_step"]) == (3, 3 * steps)
     assert not any(p.name.startswith(".") and p.suffix == ".tmp" for p in run.iterdir())
 
