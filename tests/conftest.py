@@ -41,7 +41,9 @@ def text_csv(tmp_path: Path) -> Path:
     return path
 
 
-def run_train(*overrides: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_train(
+    *overrides: str, cwd: Path | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
     """Run `python train.py <overrides>` as a user would; returns the finished process."""
     env = {**os.environ, "HYDRA_FULL_ERROR": "0", "PYTHONWARNINGS": "ignore"}
     return subprocess.run(

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import ROOT
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
-
-from conftest import ROOT
 
 CONF = ROOT / "conf"
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
@@ -72,7 +71,9 @@ def test_every_group_option_composes(group, option, tmp_path, text_csv):
 @pytest.mark.parametrize("model", [m for m in options("model") if m != "seq2seq"])  # no pooling
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
 def test_model_options_forward(model, pooling, tmp_path, text_csv):
-    cfg = compose_cfg([f"model={model}", f"model.pooling={pooling}", "model.num_layers=2"], tmp_path)
+    cfg = compose_cfg(
+        [f"model={model}", f"model.pooling={pooling}", "model.num_layers=2"], tmp_path
+    )
     if cfg.model._target_.endswith("RecurrentClassifier"):
         net = instantiate(cfg.model, num_classes=4, vocab_size=30)
         assert net(torch.randint(1, 30, (3, 5)), torch.tensor([5, 2, 1])).shape == (3, 4)

@@ -25,8 +25,6 @@ from lstmkit.sweeps.objective import BestMetric
 log = logging.getLogger(__name__)
 
 
-
-
 def build_model(cfg: DictConfig, datamodule: Any) -> torch.nn.Module:
     """Instantiate the network with the sizes the data dictates (vocab, classes, features)."""
     kwargs = dict(datamodule.model_kwargs())
@@ -38,11 +36,13 @@ def build_model(cfg: DictConfig, datamodule: Any) -> torch.nn.Module:
         kwargs["pretrained_embeddings"], _ = load_vectors(vectors, vocab, cfg.model.embedding_dim)
     try:
         return instantiate(cfg.model, **kwargs)
-    except ValueError as e:  # a model argument out of range: report it as a config mistake
-        raise ConfigError(str(e)) from None
-    except InstantiationException as e:  # e.g. data=airline with the default model=lstm
+    except InstantiationException as e:
+        cause = e.__cause__
+        if isinstance(cause, ValueError):  # a model argument out of range, e.g. hidden_size=-4
+            raise ConfigError(f"{cfg.model._target_}: {cause}") from None
         if "unexpected keyword argument" not in str(e):
             raise
+        # e.g. data=airline with the default model=lstm
         raise ConfigError(
             f"model {cfg.model._target_} does not fit this data, which provides "
             f"{sorted(kwargs)}. Forecasting data needs model=seq2seq; classification data "
@@ -85,13 +85,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         **datamodule.task_kwargs(),
     )
     objective = cfg.get("objective") or {}
-    tracker = BestMetric(objective.get("metric") or cfg.task.monitor,
-                         objective.get("mode") or cfg.task.monitor_mode)
+    tracker = BestMetric(
+        objective.get("metric") or cfg.task.monitor, objective.get("mode") or cfg.task.monitor_mode
+    )
     trainer = build_trainer(cfg, out, [tracker])
     trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
-    metrics: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items()
-                               if k.startswith("val/")}
+    metrics: dict[str, Any] = {
+        k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")
+    }
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if cfg.get("test_after_fit", True):
         results = trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
