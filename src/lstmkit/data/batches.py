@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from lstmkit.data.ragged import Ragged
+from lstmkit.data.sampler import BucketBatchSampler
 
 
 class RaggedDataset(Dataset):
@@ -41,3 +42,35 @@ class RaggedDataset(Dataset):
 def collate(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The batch is already padded by `RaggedDataset.__getitems__`."""
     return batch
+
+
+def bucketed_loader(
+    data: RaggedDataset,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    pool_factor: int,
+    num_workers: int,
+    trainer: object | None = None,
+) -> DataLoader:
+    """A DataLoader of length-bucketed batches, sharded across DDP ranks when a trainer runs.
+
+    The sampler starts at the trainer's epoch, so a resumed run draws the same order.
+    """
+    sampler = BucketBatchSampler(
+        data.inputs.lengths,
+        batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        pool_factor=pool_factor,
+        num_replicas=trainer.world_size if trainer is not None else 1,
+        rank=trainer.global_rank if trainer is not None else 0,
+        epoch=trainer.current_epoch if trainer is not None else 0,
+    )
+    return DataLoader(
+        data,
+        batch_sampler=sampler,
+        collate_fn=collate,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )

@@ -22,12 +22,11 @@ from torch.utils.data import DataLoader
 
 from lstmkit.atomic import atomic_dir
 from lstmkit.data import builtin
-from lstmkit.data.batches import RaggedDataset, collate
+from lstmkit.data.batches import RaggedDataset, bucketed_loader
 from lstmkit.data.cache import cache_key, is_complete
 from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.labels import LabelMap
 from lstmkit.data.ragged import Ragged
-from lstmkit.data.sampler import BucketBatchSampler
 from lstmkit.data.scalers import Scaler
 from lstmkit.data.split import SPLITS, column_split, stratified_split
 from lstmkit.data.timeseries import numeric_columns
@@ -241,17 +240,15 @@ class SequenceDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         if split not in self.splits:
             self.setup()
-        data = self.splits[split]
-        trainer = getattr(self, "trainer", None)
-        sampler = BucketBatchSampler(
-            data.inputs.lengths, self.batch_size if shuffle else self.eval_batch_size,
-            shuffle=shuffle, seed=self.seed, pool_factor=self.pool_factor,
-            num_replicas=trainer.world_size if trainer is not None else 1,
-            rank=trainer.global_rank if trainer is not None else 0,
-            epoch=trainer.current_epoch if trainer is not None else 0,
+        return bucketed_loader(
+            self.splits[split],
+            self.batch_size if shuffle else self.eval_batch_size,
+            shuffle=shuffle,
+            seed=self.seed,
+            pool_factor=self.pool_factor,
+            num_workers=self.num_workers,
+            trainer=getattr(self, "trainer", None),
         )
-        return DataLoader(data, batch_sampler=sampler, collate_fn=collate,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True)

@@ -18,12 +18,11 @@ from torch.utils.data import DataLoader
 
 from lstmkit.atomic import atomic_dir
 from lstmkit.data import builtin
-from lstmkit.data.batches import RaggedDataset, collate
+from lstmkit.data.batches import RaggedDataset, bucketed_loader
 from lstmkit.data.cache import cache_key, is_complete
 from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.labels import LabelMap, clean_labels
 from lstmkit.data.ragged import Ragged
-from lstmkit.data.sampler import BucketBatchSampler
 from lstmkit.data.split import SPLITS, column_split, stratified_split
 from lstmkit.data.tokenization import TextEncoder, TokenizerConfig
 from lstmkit.errors import ConfigError, DataError
@@ -234,26 +233,14 @@ class TextDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         if split not in self.splits:
             self.setup()
-        data = self.splits[split]
-        trainer = getattr(self, "trainer", None)
-        replicas = trainer.world_size if trainer is not None else 1
-        rank = trainer.global_rank if trainer is not None else 0
-        sampler = BucketBatchSampler(
-            data.inputs.lengths,
+        return bucketed_loader(
+            self.splits[split],
             self.batch_size if shuffle else self.eval_batch_size,
             shuffle=shuffle,
             seed=self.seed,
             pool_factor=self.pool_factor,
-            num_replicas=replicas,
-            rank=rank,
-            epoch=trainer.current_epoch if trainer is not None else 0,
-        )
-        return DataLoader(
-            data,
-            batch_sampler=sampler,
-            collate_fn=collate,
             num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
+            trainer=getattr(self, "trainer", None),
         )
 
     def train_dataloader(self) -> DataLoader:
