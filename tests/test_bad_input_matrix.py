@@ -366,20 +366,18 @@ def assert_no_trusted_output(run: Path) -> None:
 
 
 @pytest.mark.slow
-def test_train_py_negative_size_exits_2(tmp_path):
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("data.batch_size=-3", "data.batch_size must be >= 1, got -3."),
+        ("model.hidden_size=-4", "model.hidden_size and model.num_layers must be >= 1"),
+    ],
+)
+def test_train_py_negative_size_exits_2(override, message, tmp_path):
     csv = csv_of(TEXT)(tmp_path)
-    done = run_train(*tiny_run_overrides(csv, tmp_path / "o", "data.batch_size=-3"))
+    done = run_train(*tiny_run_overrides(csv, tmp_path / "o", override))
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "data.batch_size must be >= 1, got -3." in done.stdout + done.stderr
-    assert_no_trusted_output(tmp_path / "o" / "run")
-
-
-@pytest.mark.slow
-def test_train_py_out_of_range_model_size_exits_2(tmp_path):
-    csv = csv_of(TEXT)(tmp_path)
-    done = run_train(*tiny_run_overrides(csv, tmp_path / "o", "model.hidden_size=-4"))
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "model.hidden_size and model.num_layers must be >= 1" in done.stdout + done.stderr
+    assert message in done.stdout + done.stderr
     assert_no_trusted_output(tmp_path / "o" / "run")
 
 
