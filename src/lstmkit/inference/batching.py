@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -32,3 +33,20 @@ def probabilities(net: nn.Module, inputs: Ragged, batch_size: int = 256) -> np.n
     if logits.ndim < 2:
         return logits
     return torch.softmax(torch.from_numpy(logits), dim=-1).numpy()
+
+
+def add_class_columns(
+    out: pd.DataFrame, rows: np.ndarray, probs: np.ndarray, labels: list[str]
+) -> None:
+    """Insert `predicted` (third column) and `prob_<class>` columns; rows not in `rows` stay empty.
+
+    Every input row keeps its place in the output, predicted or not.
+    """
+    predicted = np.full(len(out), None, dtype=object)
+    table = np.full((len(out), len(labels)), np.nan)
+    if len(probs):
+        predicted[rows] = np.asarray(labels, dtype=object)[probs.argmax(1)]
+        table[rows] = probs
+    out.insert(2, "predicted", predicted)
+    for j, name in enumerate(labels):
+        out[f"prob_{name}"] = table[:, j]

@@ -10,7 +10,7 @@ from lstmkit.data.ragged import Ragged
 from lstmkit.data.scalers import Scaler
 from lstmkit.data.sequences import check_steps
 from lstmkit.data.timeseries import numeric_columns
-from lstmkit.inference.batching import probabilities
+from lstmkit.inference.batching import add_class_columns, probabilities
 from lstmkit.inference.report import PredictReport
 from lstmkit.inference.run import LoadedRun
 
@@ -48,14 +48,7 @@ def classify_sequences(run: LoadedRun, path: str, batch_size: int = 256,
     out = pd.DataFrame({id_col: [str(i) for i in ids],
                         "status": np.where(bad, "missing_values", "ok"),
                         "steps": lengths})
-    predicted = np.full(len(ids), None, dtype=object)
-    table = np.full((len(ids), len(labels)), np.nan)
-    if len(keep):
-        predicted[keep] = np.asarray(labels, dtype=object)[probs.argmax(1)]
-        table[keep] = probs
-    out.insert(2, "predicted", predicted)
-    for j, name in enumerate(labels):
-        out[f"prob_{name}"] = table[:, j]
+    add_class_columns(out, keep, probs, labels)
     report.predicted = len(keep)
     report.totals = {"sequences": len(ids)}
     return out, report

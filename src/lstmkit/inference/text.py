@@ -12,7 +12,7 @@ from lstmkit.data import arrow_words
 from lstmkit.data.csv import read_csv
 from lstmkit.data.ragged import Ragged
 from lstmkit.data.tokenization import UNK_ID, TextEncoder, TokenizerConfig
-from lstmkit.inference.batching import probabilities
+from lstmkit.inference.batching import add_class_columns, probabilities
 from lstmkit.inference.report import PredictReport
 from lstmkit.inference.run import LoadedRun
 
@@ -60,14 +60,7 @@ def classify_texts(run: LoadedRun, path: str, text_column: str | None = None,
     out.insert(0, "line", np.arange(len(frame)) + 2)
     status = np.where(empty, "empty_text", np.where(no_tokens, "no_tokens", "ok"))
     out.insert(1, "status", status)
-    predicted = np.full(len(frame), None, dtype=object)
-    table = np.full((len(frame), len(labels)), np.nan)
-    if len(probs):
-        predicted[usable] = np.asarray(labels, dtype=object)[probs.argmax(1)]
-        table[usable] = probs
-    out.insert(2, "predicted", predicted)
-    for j, name in enumerate(labels):
-        out[f"prob_{name}"] = table[:, j]
+    add_class_columns(out, usable, probs, labels)
     out["tokens"] = counts
     out["unknown_tokens"] = unknown
     out["truncated"] = counts > max_length
