@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import pandas as pd
-from torch.utils.data import DataLoader
 
 from lstmkit.atomic import atomic_dir
 from lstmkit.data import builtin
-from lstmkit.data.batches import RaggedDataset, bucketed_loader
+from lstmkit.data.batches import RaggedDataset
 from lstmkit.data.cache import cache_key, is_complete
+from lstmkit.data.classified import ClassificationData
 from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.labels import LabelMap
 from lstmkit.data.ragged import Ragged
@@ -64,7 +62,7 @@ def check_steps(steps: np.ndarray, codes: np.ndarray, index: pd.Index, where: st
                             "increasing step order, one row per step.")
 
 
-class SequenceDataModule(L.LightningDataModule):
+class SequenceDataModule(ClassificationData):
     """Reads, validates, splits by sequence, fits scalers on train, encodes (or loads the cache)."""
 
     def __init__(
@@ -221,40 +219,3 @@ class SequenceDataModule(L.LightningDataModule):
         """Numeric inputs: the classifier gets an input projection in place of an embedding."""
         assert self.labels is not None, "call setup() first"
         return {"input_size": self.num_features, "num_classes": len(self.labels.names)}
-
-    def task_kwargs(self) -> dict[str, Any]:
-        assert self.labels is not None, "call setup() first"
-        counts = np.bincount(self.splits["train"].targets, minlength=len(self.labels.names))
-        return {"num_classes": len(self.labels.names), "class_names": self.labels.names,
-                "class_counts": counts.tolist()}
-
-    def save_preprocessor(self, folder: str | Path) -> None:
-        """Copy the label map, feature list and fitted scaler into the run folder."""
-        assert self.cache_folder is not None, "call setup() first"
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in ("preprocessor.json", "meta.json"):
-            shutil.copy2(self.cache_folder / name, folder / name)
-
-    # -- loaders ------------------------------------------------------------------------------
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        if split not in self.splits:
-            self.setup()
-        return bucketed_loader(
-            self.splits[split],
-            self.batch_size if shuffle else self.eval_batch_size,
-            shuffle=shuffle,
-            seed=self.seed,
-            pool_factor=self.pool_factor,
-            num_workers=self.num_workers,
-            trainer=getattr(self, "trainer", None),
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", False)

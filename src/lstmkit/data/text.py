@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from torch.utils.data import DataLoader
 
 from lstmkit.atomic import atomic_dir
 from lstmkit.data import builtin
-from lstmkit.data.batches import RaggedDataset, bucketed_loader
+from lstmkit.data.batches import RaggedDataset
 from lstmkit.data.cache import cache_key, is_complete
+from lstmkit.data.classified import ClassificationData
 from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.labels import LabelMap, clean_labels
 from lstmkit.data.ragged import Ragged
@@ -38,8 +36,10 @@ def normalise_whitespace(texts: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=texts.index)
 
 
-class TextDataModule(L.LightningDataModule):
+class TextDataModule(ClassificationData):
     """Reads, validates, splits, fits the tokenizer on train, encodes (or loads the cache)."""
+
+    preprocessor_files = ("tokenizer.json", "preprocessor.json", "meta.json")
 
     def __init__(
         self,
@@ -210,44 +210,3 @@ class TextDataModule(L.LightningDataModule):
         """Sizes the network must match: passed to `instantiate(cfg.model, **kwargs)`."""
         assert self.encoder is not None and self.labels is not None, "call setup() first"
         return {"vocab_size": self.encoder.vocab_size, "num_classes": len(self.labels.names)}
-
-    def task_kwargs(self) -> dict[str, Any]:
-        """Facts the LightningModule needs: class names and training class counts."""
-        assert self.labels is not None, "call setup() first"
-        counts = np.bincount(self.splits["train"].targets, minlength=len(self.labels.names))
-        return {
-            "num_classes": len(self.labels.names),
-            "class_names": self.labels.names,
-            "class_counts": counts.tolist(),
-        }
-
-    def save_preprocessor(self, folder: str | Path) -> None:
-        """Copy the fitted tokenizer and label map into the run folder (what predict loads)."""
-        assert self.cache_folder is not None, "call setup() first"
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in ("tokenizer.json", "preprocessor.json", "meta.json"):
-            shutil.copy2(self.cache_folder / name, folder / name)
-
-    # -- loaders ------------------------------------------------------------------------------
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        if split not in self.splits:
-            self.setup()
-        return bucketed_loader(
-            self.splits[split],
-            self.batch_size if shuffle else self.eval_batch_size,
-            shuffle=shuffle,
-            seed=self.seed,
-            pool_factor=self.pool_factor,
-            num_workers=self.num_workers,
-            trainer=getattr(self, "trainer", None),
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
