@@ -105,13 +105,18 @@ def table(results: dict) -> str:
             f"test acc after {r['epochs']} epochs (Keras ref 0.91)",
             f"{r['test_acc_after_epochs']:.4f}",
         )
-    for n, v in results.get("2", {}).items():
-        for name in ("naive_pad_to_max", "bucketed_exact_padded", "bucketed_packed"):
-            row(
-                f"len {n}: {name} s/epoch (x vs naive)",
-                f"{v[name]['s_per_epoch']:.2f} ({v[name]['speedup_vs_naive']:.2f}x)",
-            )
-        row(f"len {n}: max |exact padded - packed|", f"{v['max_abs_diff_padded_vs_packed']:.2e}")
+
+    def variant_rows(device: str, per_length: dict) -> None:
+        for n, v in per_length.items():
+            for name in ("naive_pad_to_max", "bucketed_exact_padded", "bucketed_packed"):
+                row(
+                    f"{device}len {n}: {name} s/epoch (x vs naive)",
+                    f"{v[name]['s_per_epoch']:.2f} ({v[name]['speedup_vs_naive']:.2f}x)",
+                )
+            diff = v["max_abs_diff_padded_vs_packed"]
+            row(f"{device}len {n}: max |exact padded - packed|", f"{diff:.2e}")
+
+    variant_rows("", results.get("2", {}))
     if "3" in results:
         r = results["3"]
         row(
@@ -126,10 +131,8 @@ def table(results: dict) -> str:
     if "4" in results:
         row("inference rows/s (BBC test split)", f"{results['4']['rows_per_s']:,.0f}")
     if "5" in results and "skipped" not in results["5"]:
-        for prec, per_len in results["5"].items():
-            for n, v in per_len.items():
-                for name in ("naive_pad_to_max", "bucketed_exact_padded", "bucketed_packed"):
-                    row(f"cuda {prec} len {n}: {name} s/epoch", f"{v[name]['s_per_epoch']:.2f}")
+        for precision, per_length in results["5"].items():
+            variant_rows(f"cuda {precision} ", per_length)
     lines.append(f"reference: {KERAS_REFERENCE}")
     return "\n".join(lines)
 
