@@ -27,7 +27,7 @@ lint: setup
 	$(BIN)/ruff check src tests scripts train.py
 
 bench: setup
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python -m benchmarks
 
 tensorboard: setup
 	$(BIN)/tensorboard --logdir outputs --host 127.0.0.1

@@ -10,10 +10,19 @@ import logging
 import sys
 
 from lstmkit.errors import UserError
-from lstmkit.predict import predict
+from lstmkit.inference.predict import predict
 
-OPTIONS = ("run", "input", "output", "checkpoint", "batch_size", "text_column", "encoding",
-           "delimiter", "threads")
+OPTIONS = (
+    "run",
+    "input",
+    "output",
+    "checkpoint",
+    "batch_size",
+    "text_column",
+    "encoding",
+    "delimiter",
+    "threads",
+)
 REQUIRED = ("run", "input")
 
 
@@ -27,8 +36,10 @@ def parse(args: list[str]) -> dict[str, str]:
         options[key] = value
     missing = [k for k in REQUIRED if k not in options]
     if missing:
-        raise UserError(f"missing {', '.join(f'{k}=...' for k in missing)}. Usage: "
-                        "python predict.py run=<run dir> input=<file.csv> [output=<file.csv>]")
+        raise UserError(
+            f"missing {', '.join(f'{k}=...' for k in missing)}. Usage: "
+            "python predict.py run=<run dir> input=<file.csv> [output=<file.csv>]"
+        )
     return options
 
 

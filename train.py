@@ -31,8 +31,13 @@ def main(cfg: DictConfig) -> float | None:
         if in_multirun():
             failure = record_failure(cfg.paths.run_dir, e)
             failed = failure["status"] == "failed"
-            log.log(logging.ERROR if failed else logging.INFO, "job %s: %s", failure["status"],
-                    failure["error"], exc_info=failed and not isinstance(e, UserError))
+            log.log(
+                logging.ERROR if failed else logging.INFO,
+                "job %s: %s",
+                failure["status"],
+                failure["error"],
+                exc_info=failed and not isinstance(e, UserError),
+            )
             return float("nan")
         if isinstance(e, UserError):
             log.error("%s", e)

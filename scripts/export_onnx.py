@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from lstmkit.errors import UserError
-from lstmkit.export import export_onnx
+from lstmkit.inference.export import export_onnx
 
 OPTIONS = ("run", "output", "checkpoint")
 
@@ -25,9 +25,11 @@ def main(args: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        result = export_onnx(options["run"], options.get("output")
-                             or Path(options["run"]) / "model.onnx",
-                             options.get("checkpoint", "best"))
+        result = export_onnx(
+            options["run"],
+            options.get("output") or Path(options["run"]) / "model.onnx",
+            options.get("checkpoint", "best"),
+        )
     except UserError as e:
         logging.getLogger("export").error("%s", e)
         return e.exit_code

@@ -18,8 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="a sweep folder (outputs/multirun/<timestamp>)")
     args = parser.parse_args(argv)
     if not (args.folder / "multirun.yaml").is_file() and not list(args.folder.glob("*/.hydra")):
-        print(f"error: {args.folder} is not a multirun folder (no multirun.yaml, no job folders)",
-              file=sys.stderr)
+        print(
+            f"error: {args.folder} is not a multirun folder (no multirun.yaml, no job folders)",
+            file=sys.stderr,
+        )
         return 2
     table, text = write_summary(args.folder)
     print(text)

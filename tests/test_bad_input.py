@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import make_text_frame, run_train, tiny_run_overrides
+from helpers import make_text_frame, run_train, tiny_run_overrides
 
 from lstmkit.data.text import TextDataModule
 from lstmkit.errors import ConfigError, DataError

@@ -18,15 +18,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT, make_text_frame, run_train, tiny_run_overrides
+from helpers import ROOT, long_frame, make_text_frame, run_train, tiny_run_overrides
 from hydra.utils import instantiate
-from test_sequences import long_frame
 
 from lstmkit.data.sequences import SequenceDataModule
 from lstmkit.data.text import TextDataModule
 from lstmkit.data.timeseries import TimeSeriesDataModule
 from lstmkit.errors import ConfigError, DataError, UserError
-from lstmkit.predict import predict
+from lstmkit.inference.predict import predict
 
 
 def csv_of(frame: pd.DataFrame) -> Callable[[Path], Path]:

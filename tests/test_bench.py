@@ -4,8 +4,8 @@ import numpy as np
 import pyarrow.csv as pacsv
 import torch
 
-from lstmkit.bench import preprocessing
-from lstmkit.bench.loops import bucketed_batches, padded_to_max_batches, train_epoch
+from benchmarks import preprocessing
+from benchmarks.loops import bucketed_batches, padded_to_max_batches, train_epoch
 from lstmkit.data.batches import RaggedDataset
 from lstmkit.data.ragged import Ragged
 from lstmkit.models.classifier import RecurrentClassifier

@@ -6,15 +6,19 @@ import json
 
 import numpy as np
 import pytest
-from conftest import run_train, tiny_run_overrides
+from helpers import run_train, tiny_run_overrides
 from hydra.utils import instantiate
 
 from lstmkit.inference.batching import probabilities
 from lstmkit.inference.run import load_run
 
 pytestmark = pytest.mark.slow
-EXTRA = ("trainer.max_epochs=6", "optimizer.lr=1e-2", "callbacks.early_stopping=null",
-         "callbacks.embedding_projector=null")
+EXTRA = (
+    "trainer.max_epochs=6",
+    "optimizer.lr=1e-2",
+    "callbacks.early_stopping=null",
+    "callbacks.embedding_projector=null",
+)
 
 
 def rescore_test_split(run_dir) -> tuple[float, float]:
@@ -33,9 +37,18 @@ def test_two_process_ddp_matches_one_process(text_csv, tmp_path):
     single = run_train(*tiny_run_overrides(text_csv, out, *EXTRA, f"hydra.run.dir={out}/one"))
     assert single.returncode == 0, single.stderr[-3000:]
     # 2 ranks x batch 8 = the single run's batch of 16 per optimizer step
-    ddp = run_train(*tiny_run_overrides(text_csv, out, *EXTRA, f"hydra.run.dir={out}/ddp",
-                                        "trainer=ddp", "trainer.devices=2",
-                                        "trainer.accelerator=cpu", "data.batch_size=8"))
+    ddp = run_train(
+        *tiny_run_overrides(
+            text_csv,
+            out,
+            *EXTRA,
+            f"hydra.run.dir={out}/ddp",
+            "trainer=ddp",
+            "trainer.devices=2",
+            "trainer.accelerator=cpu",
+            "data.batch_size=8",
+        )
+    )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
 
     assert sorted(p.name for p in out.iterdir()) == ["cache", "ddp", "one"]  # one folder

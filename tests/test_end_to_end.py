@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import run_train, tiny_run_overrides
+from helpers import run_train, tiny_run_overrides
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 pytestmark = pytest.mark.slow

@@ -38,8 +38,16 @@ def test_metrics_on_a_hand_checked_window():
 
 def test_airline_seasonal_naive_is_the_published_9_99_percent(tmp_path):
     path = builtin.materialise("airline", tmp_path / "airline.csv")
-    dm = TimeSeriesDataModule(str(path), time_column="month", value_columns=["passengers"],
-                              input_length=24, horizon=12, val_size=12, test_size=12, season=12)
+    dm = TimeSeriesDataModule(
+        str(path),
+        time_column="month",
+        value_columns=["passengers"],
+        input_length=24,
+        horizon=12,
+        val_size=12,
+        test_size=12,
+        season=12,
+    )
     dm.setup()
     test = dm.splits["test"]
     assert len(test) == 1

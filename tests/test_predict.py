@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT, make_text_frame, run_train, tiny_run_overrides
+from helpers import ROOT, make_text_frame, run_train, tiny_run_overrides
 
 from lstmkit.data.tokenization import TextEncoder, TokenizerConfig
-from lstmkit.export import export_onnx
+from lstmkit.inference.export import export_onnx
 from lstmkit.inference.run import load_run
 from lstmkit.inference.text import classify_texts
 
@@ -28,24 +28,46 @@ def text_run(tmp_path_factory):
     csv = tmp / "texts.csv"
     make_text_frame().to_csv(csv, index=False)
     out = tmp / "outputs"
-    done = run_train(*tiny_run_overrides(csv, out, f"data.tokenizer.max_length={MAX_LENGTH}",
-                                         "trainer.max_epochs=3", "optimizer.lr=1e-2"))
+    done = run_train(
+        *tiny_run_overrides(
+            csv,
+            out,
+            f"data.tokenizer.max_length={MAX_LENGTH}",
+            "trainer.max_epochs=3",
+            "optimizer.lr=1e-2",
+        )
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return out / "run"
 
 
 def run_predict(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "predict.py"), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "predict.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_predict_cli_keeps_every_row_and_reports_what_it_could_not_use(text_run, tmp_path):
     long_text = " ".join(["market bank shares"] * 30)  # 90 tokens > MAX_LENGTH
-    frame = pd.DataFrame({
-        "doc": [f"d{i}" for i in range(8)],
-        "text": ["match goal team player win", "", "software chip phone zorblax qwerty",
-                 long_text, None, "florp blarg", "market bank profit", "   "],
-    })
+    frame = pd.DataFrame(
+        {
+            "doc": [f"d{i}" for i in range(8)],
+            "text": [
+                "match goal team player win",
+                "",
+                "software chip phone zorblax qwerty",
+                long_text,
+                None,
+                "florp blarg",
+                "market bank profit",
+                "   ",
+            ],
+        }
+    )
     csv = tmp_path / "new.csv"
     frame.to_csv(csv, index=False)
     out = tmp_path / "preds.csv"

@@ -32,12 +32,12 @@ def test_padded_path_matches_packed_path(cell, bidirectional, num_layers):
     enc = RecurrentEncoder(5, 8, num_layers, bidirectional, cell=cell).eval()
     x, lengths = batch()
     x.requires_grad_(True)
-    enc.path = "padded"
+    enc.backend = "padded"
     out_pad, fin_pad = enc(x, lengths)
     (out_pad.sum() + fin_pad.sum()).backward()
     grad_pad = x.grad.clone()
     x.grad = None
-    enc.path = "packed"
+    enc.backend = "packed"
     out_pack, fin_pack = enc(x, lengths)
     (out_pack.sum() + fin_pack.sum()).backward()
     torch.testing.assert_close(out_pad, out_pack, atol=1e-5, rtol=0)
@@ -49,7 +49,7 @@ def test_padded_path_matches_packed_path(cell, bidirectional, num_layers):
 def test_matches_torch_bidirectional_packed_on_the_unpadded_part(cell):
     """Same weights in a stock bidirectional nn.LSTM/GRU fed a PackedSequence."""
     torch.manual_seed(0)
-    enc = RecurrentEncoder(5, 8, 1, True, cell=cell, path="padded").eval()
+    enc = RecurrentEncoder(5, 8, 1, True, cell=cell, backend="padded").eval()
     ref = (nn.LSTM if cell == "lstm" else nn.GRU)(5, 8, batch_first=True, bidirectional=True)
     fwd, bwd = enc.layers[0]
     with torch.no_grad():
@@ -78,10 +78,10 @@ def test_plain_padding_is_not_exact_for_the_backward_direction():
     assert (padded - packed)[mask].abs().max() > 1e-3
 
 
-@pytest.mark.parametrize("path", ["padded", "packed"])
-def test_extra_padding_changes_nothing(path):
+@pytest.mark.parametrize("backend", ["padded", "packed"])
+def test_extra_padding_changes_nothing(backend):
     torch.manual_seed(0)
-    enc = RecurrentEncoder(5, 8, 2, True, path=path).eval()
+    enc = RecurrentEncoder(5, 8, 2, True, backend=backend).eval()
     x, lengths = batch()
     longer = torch.cat([x, torch.randn(x.size(0), 4, 5)], dim=1)  # garbage in the pads
     out, fin = enc(x, lengths)
@@ -91,8 +91,8 @@ def test_extra_padding_changes_nothing(path):
     torch.testing.assert_close(fin, fin2, atol=1e-6, rtol=0)
 
 
-def test_auto_path_follows_the_device():
+def test_auto_backend_follows_the_device():
     enc = RecurrentEncoder(3, 4)
-    assert enc.resolve_path(torch.device("cpu")) == "padded"
-    assert enc.resolve_path(torch.device("cuda")) == "packed"
-    assert RecurrentEncoder(3, 4, path="packed").resolve_path(torch.device("cpu")) == "packed"
+    assert enc.resolve_backend(torch.device("cpu")) == "padded"
+    assert enc.resolve_backend(torch.device("cuda")) == "packed"
+    assert RecurrentEncoder(3, 4, backend="packed").resolve_backend(torch.device("cpu")) == "packed"

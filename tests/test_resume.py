@@ -11,27 +11,44 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, tiny_run_overrides
 from faults import ENV
+from helpers import ROOT, tiny_run_overrides
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.resume import resume_config
 
-EXTRA = ("trainer.max_epochs=3", "trainer.deterministic=true", "model.dropout=0.3",
-         "model.embedding_dropout=0.2", "model.num_layers=2", "callbacks.early_stopping=null",
-         "+callbacks.kill._target_=faults.KillAtStep", "test_after_fit=true")
+EXTRA = (
+    "trainer.max_epochs=3",
+    "trainer.deterministic=true",
+    "model.dropout=0.3",
+    "model.embedding_dropout=0.2",
+    "model.num_layers=2",
+    "callbacks.early_stopping=null",
+    "+callbacks.kill._target_=faults.KillAtStep",
+    "test_after_fit=true",
+)
 
 
 def train(*overrides: str, kill_at: int | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "HYDRA_FULL_ERROR": "0",
-           "PYTHONWARNINGS": "ignore"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "tests"),
+        "HYDRA_FULL_ERROR": "0",
+        "PYTHONWARNINGS": "ignore",
+    }
     env.pop(ENV, None)
     if kill_at is not None:
         env[ENV] = str(kill_at)
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *overrides], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *overrides],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def metrics(run: Path) -> dict:

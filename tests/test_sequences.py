@@ -5,27 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import long_frame
 
 from lstmkit.data.sequences import SequenceDataModule
 from lstmkit.errors import DataError
-
-
-def long_frame(n_per_class: int = 12, seed: int = 0) -> pd.DataFrame:
-    """Variable-length 2-feature sequences; the class sets the mean of feature a."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for label in ("low", "high"):
-        for i in range(n_per_class):
-            length = int(rng.integers(3, 9))
-            a = rng.normal(5.0 if label == "high" else -5.0, 1.0, length)
-            rows.append(pd.DataFrame({
-                "sid": f"{label}{i}", "t": np.arange(length) * 10, "a": a,
-                "b": rng.normal(100, 10, length), "label": label,
-                "split": "test" if i < 3 else "train",
-            }))
-    frame = pd.concat(rows, ignore_index=True)
-    return frame.sample(frac=1.0, random_state=seed).sort_values(["t"], kind="stable") \
-        .reset_index(drop=True)  # sequences interleaved, steps in order within each
 
 
 def write(tmp_path, frame: pd.DataFrame):
@@ -35,8 +18,12 @@ def write(tmp_path, frame: pd.DataFrame):
 
 
 def module(path, tmp_path, **kw) -> SequenceDataModule:
-    kw = {"id_column": "sid", "step_column": "t", "split_column": "split",
-          "cache_dir": str(tmp_path / "cache")} | kw
+    kw = {
+        "id_column": "sid",
+        "step_column": "t",
+        "split_column": "split",
+        "cache_dir": str(tmp_path / "cache"),
+    } | kw
     return SequenceDataModule(str(path), **kw)
 
 
@@ -50,8 +37,11 @@ def test_long_format_becomes_ragged_float_sequences(tmp_path):
     lengths = frame.groupby("sid").size()
     train = dm.splits["train"].inputs
     assert train.values.dtype == np.float32 and train.values.shape[1] == 2
-    assert sorted(train.lengths.tolist() + dm.splits["val"].inputs.lengths.tolist()
-                  + dm.splits["test"].inputs.lengths.tolist()) == sorted(lengths.tolist())
+    assert sorted(
+        train.lengths.tolist()
+        + dm.splits["val"].inputs.lengths.tolist()
+        + dm.splits["test"].inputs.lengths.tolist()
+    ) == sorted(lengths.tolist())
     # standardised with training statistics only: train features have mean 0 and std 1
     np.testing.assert_allclose(train.values.mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(train.values.std(0), 1, atol=1e-4)
@@ -68,16 +58,23 @@ def test_long_format_becomes_ragged_float_sequences(tmp_path):
 
 
 BAD = {
-    "no label": (lambda f: f.assign(label=f.label.where(f.sid != "low2", None)),
-                 r"sequence id\(s\) \['low2'\] have no label"),
-    "two labels": (lambda f: f.assign(label=f.label.where(~((f.sid == "low4") & (f.t == 0)),
-                                                          "high")),
-                   r"\['low4'\] carry different labels"),
-    "duplicate step": (lambda f: pd.concat([f, f[(f.sid == "high1") & (f.t == 20)]]),
-                       r"duplicate step\(s\) in column 't'"),
+    "no label": (
+        lambda f: f.assign(label=f.label.where(f.sid != "low2", None)),
+        r"sequence id\(s\) \['low2'\] have no label",
+    ),
+    "two labels": (
+        lambda f: f.assign(label=f.label.where(~((f.sid == "low4") & (f.t == 0)), "high")),
+        r"\['low4'\] carry different labels",
+    ),
+    "duplicate step": (
+        lambda f: pd.concat([f, f[(f.sid == "high1") & (f.t == 20)]]),
+        r"duplicate step\(s\) in column 't'",
+    ),
     "unsorted": (lambda f: f.iloc[::-1], r"unsorted step\(s\) in column 't'"),
-    "non-numeric": (lambda f: f.astype({"b": object}).assign(b=lambda d: d.b.where(
-        d.index != 7, "loud")), r"column 'b' holds a non-numeric value 'loud' at line\(s\) 9"),
+    "non-numeric": (
+        lambda f: f.astype({"b": object}).assign(b=lambda d: d.b.where(d.index != 7, "loud")),
+        r"column 'b' holds a non-numeric value 'loud' at line\(s\) 9",
+    ),
     "nan": (lambda f: f.assign(a=f.a.where(f.index != 4)), r"missing value\(s\) at line\(s\) 6"),
 }
 

@@ -12,13 +12,13 @@ import optuna
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT, run_train, tiny_run_overrides
+from helpers import ROOT, run_train, tiny_run_overrides
 from hydra.core.utils import JobReturn, JobStatus
 from torch import nn
 
 from hydra_plugins.lstmkit_optuna_sweeper._impl import OptunaSearch
-from lstmkit.guards import FiniteLoss, TrainingDiverged
-from lstmkit.sweeps.objective import BestMetric
+from lstmkit.callbacks.best_metric import BestMetric
+from lstmkit.callbacks.finite_loss import FiniteLoss, TrainingDiverged
 
 
 def sweep_overrides(csv, out, sweep_dir, *extra: str) -> list[str]:
@@ -32,8 +32,16 @@ def sweep_overrides(csv, out, sweep_dir, *extra: str) -> list[str]:
 def test_grid_sweep_summary_cache_and_failed_jobs(text_csv, tmp_path):
     out, sweep = tmp_path / "outputs", tmp_path / "outputs" / "multirun" / "grid"
     # hidden_size=0 makes two of the four jobs raise while building the model
-    done = run_train(*sweep_overrides(text_csv, out, sweep, "trainer.max_epochs=1",
-                                      "model.hidden_size=16,0", "optimizer.lr=1e-3,1e-2"))
+    done = run_train(
+        *sweep_overrides(
+            text_csv,
+            out,
+            sweep,
+            "trainer.max_epochs=1",
+            "model.hidden_size=16,0",
+            "optimizer.lr=1e-3,1e-2",
+        )
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
 
@@ -42,8 +50,10 @@ def test_grid_sweep_summary_cache_and_failed_jobs(text_csv, tmp_path):
     assert sorted(table["status"]) == ["failed", "failed", "ok", "ok"]
     failed = table[table["status"] == "failed"]
     assert failed["error"].str.contains("hidden_size").all()
-    assert set(failed["overrides"]) == {"model.hidden_size=0,optimizer.lr=0.001",
-                                        "model.hidden_size=0,optimizer.lr=0.01"}
+    assert set(failed["overrides"]) == {
+        "model.hidden_size=0,optimizer.lr=0.001",
+        "model.hidden_size=0,optimizer.lr=0.01",
+    }
     ok = table[table["status"] == "ok"]
     assert table.iloc[0]["best"] and table.iloc[0]["status"] == "ok"  # sorted: best first
     assert table.iloc[0]["best_val"] == ok["best_val"].max()
@@ -68,8 +78,12 @@ def test_grid_sweep_summary_cache_and_failed_jobs(text_csv, tmp_path):
     assert (sweep / "1" / "tensorboard" / "model.hidden_size=16,optimizer.lr=0.01").is_dir()
 
     # on demand, for any multirun folder
-    again = subprocess.run([sys.executable, str(ROOT / "scripts" / "summarize_sweep.py"),
-                            str(sweep)], capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "summarize_sweep.py"), str(sweep)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.count("| ok |") == 2 and again.stdout.count("| failed |") == 2
 
@@ -78,8 +92,11 @@ def test_grid_sweep_summary_cache_and_failed_jobs(text_csv, tmp_path):
 def test_optuna_search_resumes_the_same_study_and_prunes(text_csv, tmp_path):
     out, sweep = tmp_path / "outputs", tmp_path / "outputs" / "multirun" / "optuna"
     space = ["hparams_search=optuna", "model.hidden_size=choice(8,16)", "model.num_layers=1"]
-    first = run_train(*sweep_overrides(text_csv, out, sweep, *space,
-                                       "hydra.sweeper.n_trials=3", "data.batch_size=16"))
+    first = run_train(
+        *sweep_overrides(
+            text_csv, out, sweep, *space, "hydra.sweeper.n_trials=3", "data.batch_size=16"
+        )
+    )
     assert first.returncode == 0, first.stderr[-3000:]
     study = optuna.load_study(study_name="lstmkit", storage=f"sqlite:///{sweep / 'optuna.db'}")
     trials = study.trials
@@ -90,14 +107,27 @@ def test_optuna_search_resumes_the_same_study_and_prunes(text_csv, tmp_path):
     assert len(lrs) == 3 and all(1e-4 <= lr <= 1e-2 for lr in lrs)
 
     # resume the same folder: a pruner that prunes everything at the first epoch
-    prune_all = ["hydra.sweeper.pruner._target_=optuna.pruners.ThresholdPruner",
-                 "~hydra.sweeper.pruner.n_startup_trials", "+hydra.sweeper.pruner.lower=2.0",
-                 "hydra.sweeper.pruner.n_warmup_steps=0"]
-    second = run_train(*sweep_overrides(text_csv, out, sweep, *space, *prune_all,
-                                        "hydra.sweeper.n_trials=4", "data.batch_size=16"))
+    prune_all = [
+        "hydra.sweeper.pruner._target_=optuna.pruners.ThresholdPruner",
+        "~hydra.sweeper.pruner.n_startup_trials",
+        "+hydra.sweeper.pruner.lower=2.0",
+        "hydra.sweeper.pruner.n_warmup_steps=0",
+    ]
+    second = run_train(
+        *sweep_overrides(
+            text_csv,
+            out,
+            sweep,
+            *space,
+            *prune_all,
+            "hydra.sweeper.n_trials=4",
+            "data.batch_size=16",
+        )
+    )
     assert second.returncode == 0, second.stderr[-3000:]
-    trials = optuna.load_study(study_name="lstmkit",
-                               storage=f"sqlite:///{sweep / 'optuna.db'}").trials
+    trials = optuna.load_study(
+        study_name="lstmkit", storage=f"sqlite:///{sweep / 'optuna.db'}"
+    ).trials
     assert [t.number for t in trials] == [0, 1, 2, 3]
     assert trials[0].params == study.trials[0].params  # same study, earlier trials kept
     assert trials[3].state == optuna.trial.TrialState.PRUNED
@@ -115,9 +145,11 @@ def test_sweeper_records_failed_and_nan_trials_and_goes_on():
     search = OptunaSearch(direction="max", n_trials=3)
     study = optuna.create_study(direction="maximize")
     space = {"x": optuna.distributions.FloatDistribution(0, 1)}
-    outcomes = [JobReturn(status=JobStatus.FAILED, _return_value=ValueError("boom")),
-                JobReturn(status=JobStatus.COMPLETED, _return_value=float("nan")),
-                JobReturn(status=JobStatus.COMPLETED, _return_value=0.5)]
+    outcomes = [
+        JobReturn(status=JobStatus.FAILED, _return_value=ValueError("boom")),
+        JobReturn(status=JobStatus.COMPLETED, _return_value=float("nan")),
+        JobReturn(status=JobStatus.COMPLETED, _return_value=0.5),
+    ]
     for outcome in outcomes:
         search.tell(study, study.ask(space), outcome)
     states = [t.state.name for t in study.trials]
@@ -145,25 +177,39 @@ class Tiny(L.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
     def train_dataloader(self):
-        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(8, 2)),
-                                           batch_size=2)
+        return torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(torch.ones(8, 2)), batch_size=2
+        )
 
     val_dataloader = train_dataloader
 
 
 def test_nan_loss_stops_training_with_a_clear_error(tmp_path):
-    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        callbacks=[FiniteLoss()], default_root_dir=tmp_path)
+    trainer = L.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[FiniteLoss()],
+        default_root_dir=tmp_path,
+    )
     with pytest.raises(TrainingDiverged, match="training loss became nan at epoch 0, step 2"):
         trainer.fit(Tiny(nan_at=1))
 
 
 def test_best_metric_tracks_the_best_epoch_and_rejects_unknown_metrics(tmp_path):
-    trainer = L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        limit_train_batches=1, callbacks=[BestMetric("val/score", "min")],
-                        default_root_dir=tmp_path, num_sanity_val_steps=0)
+    trainer = L.Trainer(
+        max_epochs=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_train_batches=1,
+        callbacks=[BestMetric("val/score", "min")],
+        default_root_dir=tmp_path,
+        num_sanity_val_steps=0,
+    )
     module = Tiny()
     trainer.fit(module)
     tracker = next(c for c in trainer.callbacks if isinstance(c, BestMetric))
@@ -172,10 +218,17 @@ def test_best_metric_tracks_the_best_epoch_and_rejects_unknown_metrics(tmp_path)
 
     from lstmkit.errors import ConfigError
 
-    wrong = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False,
-                      enable_progress_bar=False, enable_model_summary=False,
-                      limit_train_batches=1, callbacks=[BestMetric("val/mape", "min")],
-                      default_root_dir=tmp_path, num_sanity_val_steps=0)
+    wrong = L.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_train_batches=1,
+        callbacks=[BestMetric("val/mape", "min")],
+        default_root_dir=tmp_path,
+        num_sanity_val_steps=0,
+    )
     with pytest.raises(ConfigError, match="objective.metric 'val/mape' is not logged"):
         wrong.fit(module)
     assert math.isnan(BestMetric("val/x").report({})["value"])
@@ -206,12 +259,19 @@ def test_hparams_search_configs_set_sweeper_space_and_objective(tmp_path):
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=["data=airline", "model=seq2seq",
-                                          "hparams_search=optuna_forecast"],
-                      return_hydra_config=True)
+        cfg = compose(
+            "train",
+            overrides=["data=airline", "model=seq2seq", "hparams_search=optuna_forecast"],
+            return_hydra_config=True,
+        )
     assert (cfg.objective.metric, cfg.objective.mode) == ("val/mape", "min")
     sweeper = cfg.hydra.sweeper
     assert sweeper._target_.endswith("LstmkitOptunaSweeper") and sweeper.direction == "min"
-    assert set(sweeper.params) == {"model.hidden_size", "model.num_layers", "model.dropout",
-                                   "optimizer.lr", "data.batch_size"}
+    assert set(sweeper.params) == {
+        "model.hidden_size",
+        "model.num_layers",
+        "model.dropout",
+        "optimizer.lr",
+        "data.batch_size",
+    }
     assert cfg.callbacks.optuna_pruning.monitor == "val/mape"

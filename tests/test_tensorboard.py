@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import run_train, tiny_run_overrides
+from helpers import run_train, tiny_run_overrides
 
 pytestmark = pytest.mark.slow
 
@@ -53,18 +53,38 @@ def test_tensorboard_serves_scalars_hparams_images_and_projector(text_csv, tmp_p
     tensorboard = Path(sys.executable).parent / "tensorboard"
     port = free_port()
     server = subprocess.Popen(
-        [str(tensorboard), "--logdir", str(out / "run"), "--host", "127.0.0.1",
-         "--port", str(port), "--load_fast=false", "--reload_interval", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(tensorboard),
+            "--logdir",
+            str(out / "run"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--load_fast=false",
+            "--reload_interval",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}/data"
     try:
         runs = wait_for(lambda: get(f"{base}/runs"))
         assert runs == ["tensorboard"]
         tags = wait_for(lambda: get(f"{base}/plugin/scalars/tags").get("tensorboard"))
-        assert {"train/loss_step", "train/loss_epoch", "val/loss", "val/acc", "lr-Adam",
-                "hparams/best_val/acc", "hparams/test/acc",
-                "test_per_class/sport/f1", "test_per_class/money/precision"} <= set(tags)
+        assert {
+            "train/loss_step",
+            "train/loss_epoch",
+            "val/loss",
+            "val/acc",
+            "lr-Adam",
+            "hparams/best_val/acc",
+            "hparams/test/acc",
+            "test_per_class/sport/f1",
+            "test_per_class/money/precision",
+        } <= set(tags)
         points = get(f"{base}/plugin/scalars/scalars?run=tensorboard&tag=val/acc")
         assert len(points) == 1 and 0.0 <= points[0][2] <= 1.0  # [wall time, step, value]
 

@@ -16,12 +16,16 @@ def series_frame(n: int = 60, series: int = 1) -> pd.DataFrame:
     """Value = 1000 * (series + 1) + position: any value tells where it came from."""
     frames = []
     for s in range(series):
-        frames.append(pd.DataFrame({
-            "id": f"s{s}",
-            "time": pd.date_range("2000-01-01", periods=n, freq="MS").strftime("%Y-%m-%d"),
-            "value": 1000.0 * (s + 1) + np.arange(n),
-            "temp": np.sin(np.arange(n)),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "id": f"s{s}",
+                    "time": pd.date_range("2000-01-01", periods=n, freq="MS").strftime("%Y-%m-%d"),
+                    "value": 1000.0 * (s + 1) + np.arange(n),
+                    "temp": np.sin(np.arange(n)),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -113,19 +117,40 @@ def test_missing_values_error_by_default_or_are_filled(tmp_path):
 
 
 BAD = {
-    "non-numeric": (lambda f: f.astype({"value": object}).assign(
-        value=lambda d: d.value.where(d.index != 5, "12 kg")), {},
-        DataError, r"non-numeric value '12 kg' at line\(s\) 7"),
-    "unsorted": (lambda f: f.iloc[[0, 1, 3, 2] + list(range(4, 60))], {},
-                 DataError, r"unsorted time step\(s\) in column 'time' at line\(s\) 5"),
-    "duplicate": (lambda f: pd.concat([f.iloc[:5], f.iloc[4:]]), {},
-                  DataError, r"duplicate time step\(s\).*line\(s\) 7"),
+    "non-numeric": (
+        lambda f: f.astype({"value": object}).assign(
+            value=lambda d: d.value.where(d.index != 5, "12 kg")
+        ),
+        {},
+        DataError,
+        r"non-numeric value '12 kg' at line\(s\) 7",
+    ),
+    "unsorted": (
+        lambda f: f.iloc[[0, 1, 3, 2] + list(range(4, 60))],
+        {},
+        DataError,
+        r"unsorted time step\(s\) in column 'time' at line\(s\) 5",
+    ),
+    "duplicate": (
+        lambda f: pd.concat([f.iloc[:5], f.iloc[4:]]),
+        {},
+        DataError,
+        r"duplicate time step\(s\).*line\(s\) 7",
+    ),
     "gap": (lambda f: f.drop(index=20), {}, DataError, r"irregular time steps"),
-    "short": (lambda f: f.iloc[:25], {}, DataError,
-              r"has 25 points; its training span \(9.*input_length \+ horizon = 12"),
+    "short": (
+        lambda f: f.iloc[:25],
+        {},
+        DataError,
+        r"has 25 points; its training span \(9.*input_length \+ horizon = 12",
+    ),
     "horizon 0": (lambda f: f, {"horizon": 0}, ConfigError, r"data.horizon must be >= 1"),
-    "bad time": (lambda f: f.assign(time=f.time.where(f.index != 3, "soon")), {},
-                 DataError, r"holds 'soon' at line\(s\) 5"),
+    "bad time": (
+        lambda f: f.assign(time=f.time.where(f.index != 3, "soon")),
+        {},
+        DataError,
+        r"holds 'soon' at line\(s\) 5",
+    ),
 }
 
 

@@ -42,8 +42,9 @@ def forecast_metrics(
     nonzero = actual != 0  # MAPE is undefined at zero actuals: those steps are left out
     mape = (absolute[nonzero] / actual.abs()[nonzero]).mean() * 100
     denominator = actual.abs() + forecast.abs()
-    smape_terms = torch.where(denominator > 0, 2 * absolute / denominator.clamp(min=1e-12),
-                              torch.zeros_like(absolute))
+    smape_terms = torch.where(
+        denominator > 0, 2 * absolute / denominator.clamp(min=1e-12), torch.zeros_like(absolute)
+    )
     return {
         "mae": absolute.mean(),
         "rmse": error.pow(2).mean().sqrt(),

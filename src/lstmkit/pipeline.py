@@ -15,12 +15,12 @@ from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from lstmkit.atomic import write_json
+from lstmkit.callbacks.best_metric import BestMetric
 from lstmkit.errors import ConfigError
-from lstmkit.report import metrics_table
 from lstmkit.resume import resume_config
 from lstmkit.runtime import configure_torch
 from lstmkit.sweeps.naming import job_label
-from lstmkit.sweeps.objective import BestMetric
+from lstmkit.tables import metrics_table
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,10 @@ def command_overrides(cfg: DictConfig) -> list[str]:
         if key == "resume" or key.startswith("hydra"):
             continue
         if key in hc.runtime.choices:
-            raise ConfigError(f"{override}: a resumed run keeps its own {key!r} config group. "
-                              "Start a new run to change it.")
+            raise ConfigError(
+                f"{override}: a resumed run keeps its own {key!r} config group. "
+                "Start a new run to change it."
+            )
         keys.append(key)
     return keys
 
@@ -52,8 +54,10 @@ def resume_config(cfg: DictConfig) -> DictConfig:
     if not folder.is_dir():
         raise ConfigError(f"resume={folder}: no such run folder.")
     if not last.is_file():
-        raise DataError(f"resume={folder}: no checkpoints/last.ckpt (the run never finished an "
-                        "epoch); start it again instead.")
+        raise DataError(
+            f"resume={folder}: no checkpoints/last.ckpt (the run never finished an "
+            "epoch); start it again instead."
+        )
     saved = (load_checkpoint(last).get("hyper_parameters") or {}).get("run_config")
     if not saved:
         raise DataError(f"{last} holds no run_config; it was not written by train.py.")

@@ -22,7 +22,7 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
-from lstmkit.sweeps.pruning import storage_url
+from lstmkit.sweeps.storage import storage_url
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,10 @@ def distribution(override: Override) -> BaseDistribution:
     sweep = override.value()
     if isinstance(sweep, ChoiceSweep):
         return CategoricalDistribution(
-            [v if isinstance(v, (bool, int, float, str)) or v is None else str(v)
-             for v in override.sweep_iterator()]
+            [
+                v if isinstance(v, (bool, int, float, str)) or v is None else str(v)
+                for v in override.sweep_iterator()
+            ]
         )
     if isinstance(sweep, RangeSweep):
         values = list(override.sweep_iterator())
@@ -62,10 +64,18 @@ def override_value(value: Any) -> str:
 class OptunaSearch:
     """The sweeper's state: settings, the study, and the launcher Hydra configured."""
 
-    def __init__(self, direction: str = "maximize", study_name: str = "lstmkit",
-                 storage: str | None = None, n_trials: int = 20, n_jobs: int = 1, seed: int = 42,
-                 n_startup_trials: int = 10, pruner: Any = None,
-                 params: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        direction: str = "maximize",
+        study_name: str = "lstmkit",
+        storage: str | None = None,
+        n_trials: int = 20,
+        n_jobs: int = 1,
+        seed: int = 42,
+        n_startup_trials: int = 10,
+        pruner: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> None:
         if str(direction) not in DIRECTIONS:
             raise ValueError(f"hydra.sweeper.direction must be max or min, got {direction!r}")
         self.direction = DIRECTIONS[str(direction)]
@@ -75,8 +85,9 @@ class OptunaSearch:
         self.pruner = pruner or optuna.pruners.NopPruner()
         self.params = {str(k): str(v) for k, v in (params or {}).items()}
 
-    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
-              config: DictConfig) -> None:
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
         self.config, self.hydra_context = config, hydra_context
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
@@ -101,17 +112,27 @@ class OptunaSearch:
     def open_study(self, sweep_dir: Path) -> optuna.Study:
         """Create or resume the study; trials a killed run left RUNNING are marked FAIL."""
         url = storage_url(self.storage, str(sweep_dir))
-        study = optuna.create_study(study_name=self.study_name, storage=url,
-                                    direction=self.direction, pruner=self.pruner,
-                                    load_if_exists=True)
+        study = optuna.create_study(
+            study_name=self.study_name,
+            storage=url,
+            direction=self.direction,
+            pruner=self.pruner,
+            load_if_exists=True,
+        )
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
         made = len(study.trials)
         # a fixed seed on resume would replay the first random trials: offset it
-        study.sampler = optuna.samplers.TPESampler(seed=self.seed + made,
-                                                   n_startup_trials=self.n_startup_trials)
-        log.info("optuna study %r in %s: %d trials so far, %d requested in total",
-                 self.study_name, url, made, self.n_trials)
+        study.sampler = optuna.samplers.TPESampler(
+            seed=self.seed + made, n_startup_trials=self.n_startup_trials
+        )
+        log.info(
+            "optuna study %r in %s: %d trials so far, %d requested in total",
+            self.study_name,
+            url,
+            made,
+            self.n_trials,
+        )
         return study
 
     def sweep(self, arguments: list[str]) -> list[JobReturn]:
@@ -125,14 +146,14 @@ class OptunaSearch:
         returns: list[JobReturn] = []
         while (made := len(study.trials)) < self.n_trials:
             trials = [study.ask(space) for _ in range(min(self.n_jobs, self.n_trials - made))]
-            batch = [fixed + [f"{k}={override_value(t.params[k])}" for k in space]
-                     for t in trials]
+            batch = [fixed + [f"{k}={override_value(t.params[k])}" for k in space] for t in trials]
             self.validate_batch(batch)
             for start, size in self.consecutive(trials):
                 # job number == trial number: the job finds its trial (pruning) and folder by it
-                results = self.launcher.launch(batch[start:start + size],
-                                               initial_job_idx=trials[start].number)
-                for trial, result in zip(trials[start:start + size], results, strict=True):
+                results = self.launcher.launch(
+                    batch[start : start + size], initial_job_idx=trials[start].number
+                )
+                for trial, result in zip(trials[start : start + size], results, strict=True):
                     self.tell(study, trial, result)
                 returns.extend(results)
         self.log_best(study)
@@ -141,7 +162,8 @@ class OptunaSearch:
     def validate_batch(self, batch: list[list[str]]) -> None:
         for overrides in batch:  # fail early on a search space that does not compose
             self.hydra_context.config_loader.load_sweep_config(
-                master_config=self.config, sweep_overrides=list(overrides))
+                master_config=self.config, sweep_overrides=list(overrides)
+            )
 
     @staticmethod
     def consecutive(trials: list[optuna.Trial]) -> list[tuple[int, int]]:

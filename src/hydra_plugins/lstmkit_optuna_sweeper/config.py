@@ -9,16 +9,21 @@ from hydra.core.config_store import ConfigStore
 @dataclass
 class LstmkitOptunaSweeperConf:
     _target_: str = "hydra_plugins.lstmkit_optuna_sweeper.sweeper.LstmkitOptunaSweeper"
-    direction: str = "maximize"   # maximize | minimize (also max | min)
+    direction: str = "maximize"  # maximize | minimize (also max | min)
     study_name: str = "lstmkit"
-    storage: Any = None           # default: sqlite:///<sweep dir>/optuna.db, so a sweep resumes
-    n_trials: int = 20            # total for the study, trials of earlier (resumed) runs included
-    n_jobs: int = 1               # trials launched at once (parallel with hydra/launcher=joblib)
-    seed: int = 42                # TPE seed (a resumed run offsets it by the trials already made)
-    n_startup_trials: int = 10    # random trials before TPE models the results
-    # pruning runs inside each job from the per-epoch val metric (lstmkit.sweeps.pruning)
-    pruner: Any = field(default_factory=lambda: {
-        "_target_": "optuna.pruners.MedianPruner", "n_startup_trials": 2, "n_warmup_steps": 1})
+    storage: Any = None  # default: sqlite:///<sweep dir>/optuna.db, so a sweep resumes
+    n_trials: int = 20  # total for the study, trials of earlier (resumed) runs included
+    n_jobs: int = 1  # trials launched at once (parallel with hydra/launcher=joblib)
+    seed: int = 42  # TPE seed (a resumed run offsets it by the trials already made)
+    n_startup_trials: int = 10  # random trials before TPE models the results
+    # pruning runs inside each job from the per-epoch val metric (lstmkit.callbacks.pruning)
+    pruner: Any = field(
+        default_factory=lambda: {
+            "_target_": "optuna.pruners.MedianPruner",
+            "n_startup_trials": 2,
+            "n_warmup_steps": 1,
+        }
+    )
     # search space in Hydra's override syntax: choice(...), interval(a,b), tag(log, interval(a,b)),
     # range(a,b); a plain value fixes the key for every trial
     params: Dict[str, str] = field(default_factory=dict)  # noqa: UP006

@@ -88,18 +88,31 @@ class Scaler:
         if self.log and self.log_columns:
             n = min(self.log_columns, columns)
             head = out[..., :n].expm1() if isinstance(out, torch.Tensor) else np.expm1(out[..., :n])
-            out = torch.cat([head, out[..., n:]], -1) if isinstance(out, torch.Tensor) else \
-                np.concatenate([head, out[..., n:]], -1)
+            out = (
+                torch.cat([head, out[..., n:]], -1)
+                if isinstance(out, torch.Tensor)
+                else np.concatenate([head, out[..., n:]], -1)
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "center": self.center.tolist(), "scale": self.scale.tolist(),
-                "log": self.log, "log_columns": self.log_columns}
+        return {
+            "kind": self.kind,
+            "center": self.center.tolist(),
+            "scale": self.scale.tolist(),
+            "log": self.log,
+            "log_columns": self.log_columns,
+        }
 
     @classmethod
     def from_dict(cls, spec: dict[str, Any]) -> Scaler:
-        return cls(spec["kind"], np.asarray(spec["center"], dtype=np.float64),
-                   np.asarray(spec["scale"], dtype=np.float64), spec["log"], spec["log_columns"])
+        return cls(
+            spec["kind"],
+            np.asarray(spec["center"], dtype=np.float64),
+            np.asarray(spec["scale"], dtype=np.float64),
+            spec["log"],
+            spec["log_columns"],
+        )
 
 
 def _log(values: np.ndarray, log: bool, columns: int) -> np.ndarray:

@@ -33,33 +33,41 @@ from lstmkit.errors import ConfigError, DataError
 log = logging.getLogger(__name__)
 
 
-def sequence_labels(frame: pd.DataFrame, codes: np.ndarray, ids: pd.Index, column: str,
-                    where: str) -> pd.Series:
+def sequence_labels(
+    frame: pd.DataFrame, codes: np.ndarray, ids: pd.Index, column: str, where: str
+) -> pd.Series:
     """One label per sequence; rows may repeat it or leave it empty, but may not disagree."""
     labels = frame[column].astype("string").str.strip()
     grouped = labels.groupby(codes)
     first = grouped.first().reindex(range(len(ids)))
     missing = first.isna().to_numpy()
     if missing.any():
-        raise DataError(f"{where}: sequence id(s) {list(ids[missing][:5])} have no label in "
-                        f"column {column!r}. Give every sequence its label.")
+        raise DataError(
+            f"{where}: sequence id(s) {list(ids[missing][:5])} have no label in "
+            f"column {column!r}. Give every sequence its label."
+        )
     conflict = (grouped.nunique() > 1).reindex(range(len(ids)), fill_value=False).to_numpy()
     if conflict.any():
-        raise DataError(f"{where}: sequence id(s) {list(ids[conflict][:5])} carry different "
-                        f"labels in column {column!r} on different rows; one label per sequence.")
+        raise DataError(
+            f"{where}: sequence id(s) {list(ids[conflict][:5])} carry different "
+            f"labels in column {column!r} on different rows; one label per sequence."
+        )
     return first.reset_index(drop=True)
 
 
-def check_steps(steps: np.ndarray, codes: np.ndarray, index: pd.Index, where: str,
-                column: str) -> None:
+def check_steps(
+    steps: np.ndarray, codes: np.ndarray, index: pd.Index, where: str, column: str
+) -> None:
     """Within each sequence the step column must be strictly increasing in file order."""
     same = np.r_[False, codes[1:] == codes[:-1]]
     diff = np.r_[0.0, np.diff(steps)]
     for mask, what in ((same & (diff == 0), "duplicate"), (same & (diff < 0), "unsorted")):
         if mask.any():
-            raise DataError(f"{where}: {what} step(s) in column {column!r} at "
-                            f"{file_rows(index[mask])}. Each sequence needs its rows in "
-                            "increasing step order, one row per step.")
+            raise DataError(
+                f"{where}: {what} step(s) in column {column!r} at "
+                f"{file_rows(index[mask])}. Each sequence needs its rows in "
+                "increasing step order, one row per step."
+            )
 
 
 class SequenceDataModule(ClassificationData):
@@ -121,8 +129,13 @@ class SequenceDataModule(ClassificationData):
             read_csv(self.path, {}, self.encoding, self.delimiter)  # raises the clear error
         key_config = {
             "kind": "sequences",
-            "columns": [self.id_column, self.step_column, self.feature_columns,
-                        self.label_column, self.split_column],
+            "columns": [
+                self.id_column,
+                self.step_column,
+                self.feature_columns,
+                self.label_column,
+                self.split_column,
+            ],
             "split": [self.val_fraction, self.test_fraction, self.seed],
             "scaler": self.scaler_kind,
             "read": [self.encoding, self.delimiter],
@@ -136,14 +149,20 @@ class SequenceDataModule(ClassificationData):
             start = time.perf_counter()
             with atomic_dir(folder) as tmp:
                 self._build(tmp)
-            log.info("preprocessing cache miss: encoded in %.2fs, cached in %s",
-                     time.perf_counter() - start, folder)
+            log.info(
+                "preprocessing cache miss: encoded in %.2fs, cached in %s",
+                time.perf_counter() - start,
+                folder,
+            )
         self._load(folder)
 
     def _build(self, out: Path) -> None:
         where = str(self.path)
-        cols = {"data.id_column": self.id_column, "data.step_column": self.step_column,
-                "data.label_column": self.label_column}
+        cols = {
+            "data.id_column": self.id_column,
+            "data.step_column": self.step_column,
+            "data.label_column": self.label_column,
+        }
         cols |= {f"data.feature_columns[{i}]": c for i, c in enumerate(self.feature_columns or [])}
         if self.split_column:
             cols["data.split_column"] = self.split_column
@@ -163,20 +182,24 @@ class SequenceDataModule(ClassificationData):
         nan = np.isnan(np.c_[values, steps])
         if nan.any():
             rows = nan.any(axis=1)
-            raise DataError(f"{where}: missing value(s) at {file_rows(frame.index[rows])}; every "
-                            f"step needs all of {features} and {self.step_column!r}.")
+            raise DataError(
+                f"{where}: missing value(s) at {file_rows(frame.index[rows])}; every "
+                f"step needs all of {features} and {self.step_column!r}."
+            )
         labels = sequence_labels(frame, codes, ids, self.label_column, where)
         if self.split_column:
             per_sequence = frame.groupby(codes)[self.split_column].first().reset_index(drop=True)
             index = column_split(per_sequence.to_frame(), self.split_column, where)
             if len(index["val"]) == 0 and self.val_fraction > 0:  # official train/test only
                 train = index["train"]
-                inner = stratified_split(pd.factorize(labels.iloc[train])[0],
-                                         self.val_fraction, 0.0, self.seed)
+                inner = stratified_split(
+                    pd.factorize(labels.iloc[train])[0], self.val_fraction, 0.0, self.seed
+                )
                 index["val"], index["train"] = train[inner["val"]], train[inner["train"]]
         else:
-            index = stratified_split(pd.factorize(labels)[0], self.val_fraction,
-                                     self.test_fraction, self.seed)
+            index = stratified_split(
+                pd.factorize(labels)[0], self.val_fraction, self.test_fraction, self.seed
+            )
         label_map = LabelMap.fit(labels.iloc[index["train"]], where, self.label_column)
         lengths = np.bincount(codes, minlength=len(ids))
         whole = Ragged.from_lengths(values, lengths)
@@ -191,12 +214,22 @@ class SequenceDataModule(ClassificationData):
             np.save(out / f"{split}.labels.npy", y)
             np.save(out / f"{split}.ids.npy", np.asarray(ids[index[split]], dtype=str))
             counts[split] = len(y)
-        spec = {"kind": "sequences", "id_column": self.id_column, "step_column": self.step_column,
-                "feature_columns": features, "label_column": self.label_column,
-                "labels": label_map.names, "scaler": scaler.to_dict()}
+        spec = {
+            "kind": "sequences",
+            "id_column": self.id_column,
+            "step_column": self.step_column,
+            "feature_columns": features,
+            "label_column": self.label_column,
+            "labels": label_map.names,
+            "scaler": scaler.to_dict(),
+        }
         (out / "preprocessor.json").write_text(json.dumps(spec, indent=2))
-        meta = {"counts": counts, "features": len(features), "rows_read": len(frame),
-                "length_range": [int(whole.lengths.min()), int(whole.lengths.max())]}
+        meta = {
+            "counts": counts,
+            "features": len(features),
+            "rows_read": len(frame),
+            "length_range": [int(whole.lengths.min()), int(whole.lengths.max())],
+        }
         (out / "meta.json").write_text(json.dumps(meta, indent=2))
 
     def _load(self, folder: Path) -> None:
@@ -211,8 +244,9 @@ class SequenceDataModule(ClassificationData):
                 inputs, targets = inputs.take(tile), targets[tile]
             self.splits[split] = RaggedDataset(inputs, targets)
         counts = {s: len(d) for s, d in self.splits.items()}
-        log.info("sequences %s, %d features, classes %s", counts, self.num_features,
-                 self.labels.names)
+        log.info(
+            "sequences %s, %d features, classes %s", counts, self.num_features, self.labels.names
+        )
 
     # -- what the model and the run need ------------------------------------------------------
     def model_kwargs(self) -> dict[str, Any]:

@@ -52,8 +52,9 @@ def numeric_columns(frame: pd.DataFrame, columns: list[str], where: str) -> np.n
     return out
 
 
-def fill_missing(values: np.ndarray, series: np.ndarray, how: str, names: list[str],
-                 index: pd.Index, where: str) -> np.ndarray:
+def fill_missing(
+    values: np.ndarray, series: np.ndarray, how: str, names: list[str], index: pd.Index, where: str
+) -> np.ndarray:
     """Missing values are an error by default; `interpolate` / `ffill` fill within each series."""
     if how not in MISSING:
         raise ConfigError(f"data.missing must be one of {list(MISSING)}, got {how!r}.")
@@ -83,8 +84,9 @@ def fill_missing(values: np.ndarray, series: np.ndarray, how: str, names: list[s
     return out
 
 
-def check_time_order(times: pd.Series, series: np.ndarray, index: pd.Index, where: str,
-                     column: str) -> None:
+def check_time_order(
+    times: pd.Series, series: np.ndarray, index: pd.Index, where: str, column: str
+) -> None:
     """Time steps strictly increasing and evenly spaced within each series."""
     numeric = pd.api.types.is_numeric_dtype(times)
     t = times.to_numpy(np.float64) if numeric else times.to_numpy("datetime64[ns]").astype(np.int64)
@@ -95,8 +97,10 @@ def check_time_order(times: pd.Series, series: np.ndarray, index: pd.Index, wher
         (same & (diff < 0), "unsorted", "Sort the file by time (within each series)."),
     ):
         if mask.any():
-            raise DataError(f"{where}: {what} time step(s) in column {column!r} at "
-                            f"{file_rows(index[mask])}. {hint}")
+            raise DataError(
+                f"{where}: {what} time step(s) in column {column!r} at "
+                f"{file_rows(index[mask])}. {hint}"
+            )
     if numeric:
         first = pd.Series(np.where(same, diff, np.nan)).groupby(series).transform("first")
         bad = same & (diff != first.to_numpy())
@@ -149,9 +153,17 @@ class WindowSampler(Sampler[int]):
 class WindowDataset(Dataset):
     """Windows as first-target row indices into flat arrays: each batch is one gather."""
 
-    def __init__(self, scaled: np.ndarray, raw: np.ndarray, origins: np.ndarray,
-                 series: np.ndarray, mase: np.ndarray, input_length: int, horizon: int,
-                 season: int) -> None:
+    def __init__(
+        self,
+        scaled: np.ndarray,
+        raw: np.ndarray,
+        origins: np.ndarray,
+        series: np.ndarray,
+        mase: np.ndarray,
+        input_length: int,
+        horizon: int,
+        season: int,
+    ) -> None:
         self.scaled, self.raw = scaled, raw.astype(np.float32)
         self.origins, self.series, self.mase = origins, series, mase.astype(np.float32)
         self.input_length, self.horizon, self.season = input_length, horizon, season
@@ -213,9 +225,13 @@ class TimeSeriesDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         values = [value_columns] if isinstance(value_columns, str) else list(value_columns)
-        for name, value, low in (("input_length", input_length, 1), ("horizon", horizon, 1),
-                                 ("stride", stride, 1), ("batch_size", batch_size, 1),
-                                 ("season", season, 1)):
+        for name, value, low in (
+            ("input_length", input_length, 1),
+            ("horizon", horizon, 1),
+            ("stride", stride, 1),
+            ("batch_size", batch_size, 1),
+            ("season", season, 1),
+        ):
             if int(value) < low:
                 raise ConfigError(f"data.{name} must be >= {low}, got {value}.")
         if not values:
@@ -253,8 +269,10 @@ class TimeSeriesDataModule(L.LightningDataModule):
         if self.series_column:
             ids = frame[self.series_column]
             if ids.isna().any():
-                raise DataError(f"{where}: series column {self.series_column!r} is empty at "
-                                f"{file_rows(frame.index[ids.isna().to_numpy()])}.")
+                raise DataError(
+                    f"{where}: series column {self.series_column!r} is empty at "
+                    f"{file_rows(frame.index[ids.isna().to_numpy()])}."
+                )
             codes, names = pd.factorize(ids.astype("string"))
             order = np.argsort(codes, kind="stable")  # group rows by series, keep file order
             frame, codes = frame.iloc[order], codes[order]
@@ -263,8 +281,10 @@ class TimeSeriesDataModule(L.LightningDataModule):
             codes, self.series_names = np.zeros(len(frame), dtype=np.int64), ["series"]
         times = frame[self.time_column]
         if times.isna().any():
-            raise DataError(f"{where}: time column {self.time_column!r} is empty at "
-                            f"{file_rows(frame.index[times.isna().to_numpy()])}.")
+            raise DataError(
+                f"{where}: time column {self.time_column!r} is empty at "
+                f"{file_rows(frame.index[times.isna().to_numpy()])}."
+            )
         if not pd.api.types.is_numeric_dtype(times):
             parsed = pd.to_datetime(times.astype("string"), errors="coerce")
             bad = parsed.isna().to_numpy()
@@ -316,56 +336,95 @@ class TimeSeriesDataModule(L.LightningDataModule):
                 )
             for name, size in (("val", n_val), ("test", n_test)):
                 if 0 < size < self.horizon:
-                    raise ConfigError(f"data.{name}_size ({size} steps) is shorter than "
-                                      f"data.horizon ({self.horizon}): no window would fit.")
+                    raise ConfigError(
+                        f"data.{name}_size ({size} steps) is shorter than "
+                        f"data.horizon ({self.horizon}): no window would fit."
+                    )
             if self.season >= n_train:
-                raise ConfigError(f"data.season ({self.season}) must be shorter than the training "
-                                  f"span of series {self.series_names[s]!r} ({n_train} steps).")
-            bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val),
-                      "test": (n_train + n_val, n)}
+                raise ConfigError(
+                    f"data.season ({self.season}) must be shorter than the training "
+                    f"span of series {self.series_names[s]!r} ({n_train} steps)."
+                )
+            bounds = {
+                "train": (0, n_train),
+                "val": (n_train, n_train + n_val),
+                "test": (n_train + n_val, n),
+            }
             for split, (lo, hi) in bounds.items():
                 o = span_origins(lo, hi, self.input_length, self.horizon, self.stride)
                 origins[split].append(start + o)
                 owners[split].append(np.full(len(o), s, dtype=np.int64))
             train_rows[start : start + n_train] = True
             mase[s] = mase_scale(values[start : start + n_train, :targets], self.season)
-        self.scaler = Scaler.fit(self.scaler_kind, values[train_rows], series[train_rows],
-                                 num_series, self.log_transform, targets)
+        self.scaler = Scaler.fit(
+            self.scaler_kind,
+            values[train_rows],
+            series[train_rows],
+            num_series,
+            self.log_transform,
+            targets,
+        )
         scaled = self.scaler.transform(values, series)
         raw = values[:, :targets]
         for split in SPLITS:
             self.splits[split] = WindowDataset(
-                scaled, raw, np.concatenate(origins[split]), np.concatenate(owners[split]),
-                mase, self.input_length, self.horizon, self.season)
+                scaled,
+                raw,
+                np.concatenate(origins[split]),
+                np.concatenate(owners[split]),
+                mase,
+                self.input_length,
+                self.horizon,
+                self.season,
+            )
         counts = {s: len(d) for s, d in self.splits.items()}
         if counts["train"] == 0:
             raise DataError(f"{where}: no training window fits; shorten data.input_length.")
         self.mase = mase
-        log.info("series %d, windows %s (input %d, horizon %d, stride %d), scaler %s%s",
-                 num_series, counts, self.input_length, self.horizon, self.stride,
-                 self.scaler_kind, " after log1p" if self.log_transform else "")
+        log.info(
+            "series %d, windows %s (input %d, horizon %d, stride %d), scaler %s%s",
+            num_series,
+            counts,
+            self.input_length,
+            self.horizon,
+            self.stride,
+            self.scaler_kind,
+            " after log1p" if self.log_transform else "",
+        )
 
     # -- what the model and the run need ------------------------------------------------------
     def model_kwargs(self) -> dict[str, Any]:
         """Sizes the network must match: passed to `instantiate(cfg.model, **kwargs)`."""
-        return {"input_size": len(self.value_columns) + len(self.covariate_columns),
-                "horizon": self.horizon, "num_targets": len(self.value_columns)}
+        return {
+            "input_size": len(self.value_columns) + len(self.covariate_columns),
+            "horizon": self.horizon,
+            "num_targets": len(self.value_columns),
+        }
 
     def task_kwargs(self) -> dict[str, Any]:
         """Facts the forecasting task needs to report in original units (plain containers)."""
         assert self.scaler is not None, "call setup() first"
-        return {"horizon": self.horizon, "scaler": self.scaler.to_dict(),
-                "target_names": self.value_columns}
+        return {
+            "horizon": self.horizon,
+            "scaler": self.scaler.to_dict(),
+            "target_names": self.value_columns,
+        }
 
     def save_preprocessor(self, folder: str | Path) -> None:
         """The fitted scalers and window settings: what a predictor needs to reproduce inputs."""
         assert self.scaler is not None, "call setup() first"
         spec = {
-            "kind": "timeseries", "time_column": self.time_column,
-            "value_columns": self.value_columns, "covariate_columns": self.covariate_columns,
-            "series_column": self.series_column, "series": self.series_names,
-            "input_length": self.input_length, "horizon": self.horizon, "season": self.season,
-            "scaler": self.scaler.to_dict(), "mase_scale": self.mase.tolist(),
+            "kind": "timeseries",
+            "time_column": self.time_column,
+            "value_columns": self.value_columns,
+            "covariate_columns": self.covariate_columns,
+            "series_column": self.series_column,
+            "series": self.series_names,
+            "input_length": self.input_length,
+            "horizon": self.horizon,
+            "season": self.season,
+            "scaler": self.scaler.to_dict(),
+            "mase_scale": self.mase.tolist(),
         }
         write_json(Path(folder) / "preprocessor.json", spec)
         log.debug("preprocessor: %s", json.dumps(spec)[:200])
@@ -377,13 +436,22 @@ class TimeSeriesDataModule(L.LightningDataModule):
         data = self.splits[split]
         if train:
             trainer = getattr(self, "trainer", None)
-            sampler = WindowSampler(len(data), self.windows_per_epoch or len(data), self.seed,
-                                    epoch=trainer.current_epoch if trainer is not None else 0)
+            sampler = WindowSampler(
+                len(data),
+                self.windows_per_epoch or len(data),
+                self.seed,
+                epoch=trainer.current_epoch if trainer is not None else 0,
+            )
             batches = BatchSampler(sampler, self.batch_size, drop_last=False)
         else:
             batches = BatchSampler(SequentialSampler(data), self.eval_batch_size, drop_last=False)
-        return DataLoader(data, batch_sampler=batches, collate_fn=collate,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        return DataLoader(
+            data,
+            batch_sampler=batches,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True)

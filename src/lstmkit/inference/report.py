@@ -29,15 +29,24 @@ class PredictReport:
         index = pd.Index(index)
         if len(index):
             lines = [int(i) + 2 for i in index[:MAX_LINES]]  # the output CSV has every row
-            self.issues[name] = {"count": int(len(index)), "lines": lines,
-                                 "what": what, "where": file_rows(index)}
+            self.issues[name] = {
+                "count": int(len(index)),
+                "lines": lines,
+                "what": what,
+                "where": file_rows(index),
+            }
 
     def log(self, where: str) -> None:
         log.info("%s: %d rows read, %d predicted", where, self.rows, self.predicted)
         for name, issue in self.issues.items():
-            log.warning("%s: %d %s (%s): %s", where, issue["count"], name, issue["what"],
-                        issue["where"])
+            log.warning(
+                "%s: %d %s (%s): %s", where, issue["count"], name, issue["what"], issue["where"]
+            )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "predicted": self.predicted, "issues": self.issues,
-                "totals": self.totals}
+        return {
+            "rows": self.rows,
+            "predicted": self.predicted,
+            "issues": self.issues,
+            "totals": self.totals,
+        }

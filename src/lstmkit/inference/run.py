@@ -28,12 +28,16 @@ def find_checkpoint(run_dir: str | Path, which: str = "best") -> Path:
             raise DataError(f"checkpoint not found: {path}. Give best, last or a .ckpt file.")
         return path
     if not run_dir.is_dir():
-        raise DataError(f"run folder not found: {run_dir}. Give the folder train.py wrote "
-                        "(outputs/runs/<name>/<time>).")
+        raise DataError(
+            f"run folder not found: {run_dir}. Give the folder train.py wrote "
+            "(outputs/runs/<name>/<time>)."
+        )
     path = run_dir / "checkpoints" / f"{which}.ckpt"
     if not path.is_file():
-        raise DataError(f"{run_dir} has no checkpoints/{which}.ckpt: the run did not finish an "
-                        "epoch. Train it (or resume it) first.")
+        raise DataError(
+            f"{run_dir} has no checkpoints/{which}.ckpt: the run did not finish an "
+            "epoch. Train it (or resume it) first."
+        )
     return path
 
 
@@ -43,8 +47,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"cannot read checkpoint {path}: {first}. The file is corrupt or "
-                        "truncated (or not a checkpoint); use another one (best/last).") from None
+        raise DataError(
+            f"cannot read checkpoint {path}: {first}. The file is corrupt or "
+            "truncated (or not a checkpoint); use another one (best/last)."
+        ) from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise DataError(f"{path} is not a Lightning checkpoint (no state_dict).")
     return ckpt
@@ -61,8 +67,11 @@ def model_kwargs(spec: dict[str, Any], preprocessor: Path) -> dict[str, Any]:
     if kind == "sequences":
         return {"input_size": len(spec["feature_columns"]), "num_classes": len(spec["labels"])}
     if kind == "timeseries":
-        return {"input_size": len(spec["value_columns"]) + len(spec["covariate_columns"]),
-                "horizon": spec["horizon"], "num_targets": len(spec["value_columns"])}
+        return {
+            "input_size": len(spec["value_columns"]) + len(spec["covariate_columns"]),
+            "horizon": spec["horizon"],
+            "num_targets": len(spec["value_columns"]),
+        }
     raise DataError(f"{preprocessor}/preprocessor.json: unknown kind {kind!r}.")
 
 
@@ -87,8 +96,9 @@ def load_run(run_dir: str | Path, which: str = "best") -> LoadedRun:
     path = find_checkpoint(folder, which)
     spec_path = folder / "preprocessor" / "preprocessor.json"
     if not spec_path.is_file():
-        raise DataError(f"{folder} has no preprocessor/preprocessor.json; it is not a complete "
-                        "run folder.")
+        raise DataError(
+            f"{folder} has no preprocessor/preprocessor.json; it is not a complete run folder."
+        )
     spec = json.loads(spec_path.read_text())
     ckpt = load_checkpoint(path)
     config = (ckpt.get("hyper_parameters") or {}).get("run_config")
@@ -98,12 +108,14 @@ def load_run(run_dir: str | Path, which: str = "best") -> LoadedRun:
     if "pretrained_embeddings" in model_cfg:
         model_cfg.pretrained_embeddings = None  # the trained weights come from the checkpoint
     net = instantiate(model_cfg, **model_kwargs(spec, folder / "preprocessor"))
-    state = {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items()
-             if k.startswith("net.")}
+    state = {
+        k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")
+    }
     try:
         net.load_state_dict(state)
     except RuntimeError as e:
-        raise DataError(f"{path} does not match the network its run config describes: "
-                        f"{str(e).splitlines()[0]}") from None
+        raise DataError(
+            f"{path} does not match the network its run config describes: {str(e).splitlines()[0]}"
+        ) from None
     net.eval()
     return LoadedRun(folder, path, config, spec, net)

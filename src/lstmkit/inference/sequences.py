@@ -15,9 +15,9 @@ from lstmkit.inference.report import PredictReport
 from lstmkit.inference.run import LoadedRun
 
 
-def classify_sequences(run: LoadedRun, path: str, batch_size: int = 256,
-                       encoding: str = "utf-8",
-                       delimiter: str = ",") -> tuple[pd.DataFrame, PredictReport]:
+def classify_sequences(
+    run: LoadedRun, path: str, batch_size: int = 256, encoding: str = "utf-8", delimiter: str = ","
+) -> tuple[pd.DataFrame, PredictReport]:
     """One output row per sequence id: status, label and class probabilities."""
     spec = run.spec
     id_col, step_col, features = spec["id_column"], spec["step_column"], spec["feature_columns"]
@@ -37,17 +37,24 @@ def classify_sequences(run: LoadedRun, path: str, batch_size: int = 256,
     missing_rows = np.isnan(values).any(axis=1)
     bad = np.zeros(len(ids), dtype=bool)
     bad[codes[missing_rows]] = True
-    report.add("missing_values", frame.index[bad[codes]],
-               "rows of sequences with an empty feature value; those sequences not predicted")
+    report.add(
+        "missing_values",
+        frame.index[bad[codes]],
+        "rows of sequences with an empty feature value; those sequences not predicted",
+    )
     lengths = np.bincount(codes, minlength=len(ids))
     keep = np.flatnonzero(~bad)
     scaler = Scaler.from_dict(spec["scaler"])
     scaled = scaler.transform(values, np.zeros(len(values), dtype=np.int64))
     probs = probabilities(run.net, Ragged.from_lengths(scaled, lengths).take(keep), batch_size)
     labels = spec["labels"]
-    out = pd.DataFrame({id_col: [str(i) for i in ids],
-                        "status": np.where(bad, "missing_values", "ok"),
-                        "steps": lengths})
+    out = pd.DataFrame(
+        {
+            id_col: [str(i) for i in ids],
+            "status": np.where(bad, "missing_values", "ok"),
+            "steps": lengths,
+        }
+    )
     add_class_columns(out, keep, probs, labels)
     report.predicted = len(keep)
     report.totals = {"sequences": len(ids)}

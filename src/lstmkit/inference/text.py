@@ -27,9 +27,14 @@ def untruncated_encoder(run: LoadedRun) -> tuple[TextEncoder, int]:
     return TextEncoder(replace(cfg, max_length=UNLIMITED), tok), cfg.max_length
 
 
-def classify_texts(run: LoadedRun, path: str, text_column: str | None = None,
-                   batch_size: int = 256, encoding: str = "utf-8",
-                   delimiter: str = ",") -> tuple[pd.DataFrame, PredictReport]:
+def classify_texts(
+    run: LoadedRun,
+    path: str,
+    text_column: str | None = None,
+    batch_size: int = 256,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> tuple[pd.DataFrame, PredictReport]:
     """One output row per input row: label, class probabilities, token counts and a status."""
     column = text_column or run.spec["text_column"]
     frame = read_csv(path, {"text_column": column}, encoding, delimiter)
@@ -43,8 +48,9 @@ def classify_texts(run: LoadedRun, path: str, text_column: str | None = None,
     counts[~empty] = full.lengths
     row_of_token = np.repeat(np.arange(len(full)), full.lengths)
     unknown = np.zeros(len(frame), dtype=np.int64)
-    unknown[~empty] = np.bincount(row_of_token, weights=full.values == UNK_ID,
-                                  minlength=len(full)).astype(np.int64)
+    unknown[~empty] = np.bincount(
+        row_of_token, weights=full.values == UNK_ID, minlength=len(full)
+    ).astype(np.int64)
     no_tokens = ~empty & (counts == 0)
     usable = ~empty & ~no_tokens
 
@@ -69,11 +75,20 @@ def classify_texts(run: LoadedRun, path: str, text_column: str | None = None,
     index = frame.index
     report.add("empty_text", index[empty], f"no text in column {column!r}; not predicted")
     report.add("no_tokens", index[no_tokens], "no token the tokenizer keeps; not predicted")
-    report.add("unknown_tokens", index[unknown > 0],
-               "rows with words never seen in training (read as [UNK]); predicted")
-    report.add("all_unknown", index[usable & (unknown == counts)],
-               "rows where every token is unknown; predicted, but from no known word")
-    report.add("truncated", index[counts > max_length],
-               f"longer than max_length={max_length} tokens; the first {max_length} were used")
+    report.add(
+        "unknown_tokens",
+        index[unknown > 0],
+        "rows with words never seen in training (read as [UNK]); predicted",
+    )
+    report.add(
+        "all_unknown",
+        index[usable & (unknown == counts)],
+        "rows where every token is unknown; predicted, but from no known word",
+    )
+    report.add(
+        "truncated",
+        index[counts > max_length],
+        f"longer than max_length={max_length} tokens; the first {max_length} were used",
+    )
     report.totals = {"tokens": int(counts.sum()), "unknown_tokens": int(unknown.sum())}
     return out, report

@@ -24,15 +24,23 @@ def future_times(times: pd.Series, horizon: int) -> list:
     return [t.isoformat() for t in stamps]
 
 
-def forecast_series(run: LoadedRun, path: str, batch_size: int = 256, encoding: str = "utf-8",
-                    delimiter: str = ",") -> tuple[pd.DataFrame, PredictReport]:
+def forecast_series(
+    run: LoadedRun, path: str, batch_size: int = 256, encoding: str = "utf-8", delimiter: str = ","
+) -> tuple[pd.DataFrame, PredictReport]:
     """`horizon` rows per usable series (original units); one status row per unusable one."""
     spec, data = run.spec, run.config.get("data", {})
     reader = TimeSeriesDataModule(
-        path, time_column=spec["time_column"], value_columns=spec["value_columns"],
-        series_column=spec["series_column"], covariate_columns=spec["covariate_columns"],
-        input_length=spec["input_length"], horizon=spec["horizon"],
-        missing=data.get("missing", "error"), encoding=encoding, delimiter=delimiter)
+        path,
+        time_column=spec["time_column"],
+        value_columns=spec["value_columns"],
+        series_column=spec["series_column"],
+        covariate_columns=spec["covariate_columns"],
+        input_length=spec["input_length"],
+        horizon=spec["horizon"],
+        missing=data.get("missing", "error"),
+        encoding=encoding,
+        delimiter=delimiter,
+    )
     times, values, codes, index = reader._read()  # the training reader's checks, unchanged
     known = {name: i for i, name in enumerate(spec["series"])}
     scaler = Scaler.from_dict(spec["scaler"])
@@ -59,25 +67,43 @@ def forecast_series(run: LoadedRun, path: str, batch_size: int = 256, encoding: 
         inputs = torch.from_numpy(np.stack(windows))
         series = torch.tensor(owners)
         with torch.inference_mode():
-            scaled = torch.cat([run.net(inputs[i : i + batch_size],
-                                        torch.full((len(inputs[i : i + batch_size]),), length))
-                                for i in range(0, len(inputs), batch_size)])
+            scaled = torch.cat(
+                [
+                    run.net(
+                        inputs[i : i + batch_size],
+                        torch.full((len(inputs[i : i + batch_size]),), length),
+                    )
+                    for i in range(0, len(inputs), batch_size)
+                ]
+            )
         forecast = scaler.inverse(scaled, series).numpy()
         for (name, past), values_ in zip(usable, forecast, strict=True):
             stamps = future_times(past.reset_index(drop=True), horizon)
             for k in range(horizon):
-                row = {"series": name, "status": "ok", "step": k + 1,
-                       spec["time_column"]: stamps[k]}
-                row |= {f"forecast_{c}": float(values_[k, j])
-                        for j, c in enumerate(spec["value_columns"])}
+                row = {
+                    "series": name,
+                    "status": "ok",
+                    "step": k + 1,
+                    spec["time_column"]: stamps[k],
+                }
+                row |= {
+                    f"forecast_{c}": float(values_[k, j])
+                    for j, c in enumerate(spec["value_columns"])
+                }
                 rows.append(row)
     report.predicted = len(windows)
     report.totals = {"series": len(reader.series_names), "forecast_series": len(windows)}
     cat = np.concatenate
-    report.add("unknown_series", cat(unknown_rows) if unknown_rows else [],
-               "series the model was not trained on (no fitted scaler); not forecast")
-    report.add("too_short", cat(short_rows) if short_rows else [],
-               f"series with fewer than input_length={length} points; not forecast")
+    report.add(
+        "unknown_series",
+        cat(unknown_rows) if unknown_rows else [],
+        "series the model was not trained on (no fitted scaler); not forecast",
+    )
+    report.add(
+        "too_short",
+        cat(short_rows) if short_rows else [],
+        f"series with fewer than input_length={length} points; not forecast",
+    )
     columns = ["series", "status", "step", spec["time_column"]]
     columns += [f"forecast_{c}" for c in spec["value_columns"]]
     return pd.DataFrame(rows, columns=columns), report

@@ -31,7 +31,7 @@ class RecurrentClassifier(nn.Module):
         head_dropout: float = 0.0,
         pooling: str = "max",
         cell: str = "lstm",
-        path: str = "auto",
+        backend: str = "auto",
         init: str = "keras",
         pretrained_embeddings: torch.Tensor | None = None,
         freeze_embeddings: bool = False,
@@ -51,7 +51,7 @@ class RecurrentClassifier(nn.Module):
         # dropout on the embedded inputs: the strongest regulariser on small text datasets
         self.input_dropout = nn.Dropout(embedding_dropout)
         self.encoder = RecurrentEncoder(
-            embedding_dim, hidden_size, num_layers, bidirectional, dropout, cell, path
+            embedding_dim, hidden_size, num_layers, bidirectional, dropout, cell, backend
         )
         self.pooling = Pooling(pooling, self.encoder.output_size)
         self.head = nn.Sequential(

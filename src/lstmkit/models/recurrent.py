@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
-PATHS = ("auto", "packed", "padded")
+BACKENDS = ("auto", "packed", "padded")
 
 
 def step_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
@@ -54,16 +54,16 @@ class RecurrentEncoder(nn.Module):
         bidirectional: bool = True,
         dropout: float = 0.0,
         cell: str = "lstm",
-        path: str = "auto",
+        backend: str = "auto",
     ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"model.cell must be one of {sorted(CELLS)}, got {cell!r}")
-        if path not in PATHS:
-            raise ValueError(f"model.path must be one of {PATHS}, got {path!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"model.backend must be one of {BACKENDS}, got {backend!r}")
         if hidden_size < 1 or num_layers < 1:
             raise ValueError("model.hidden_size and model.num_layers must be >= 1")
-        self.cell, self.path = cell, path
+        self.cell, self.backend = cell, backend
         self.hidden_size, self.num_layers = hidden_size, num_layers
         self.num_directions = 2 if bidirectional else 1
         self.output_size = hidden_size * self.num_directions
@@ -78,9 +78,9 @@ class RecurrentEncoder(nn.Module):
             )
         self.dropout = nn.Dropout(dropout)
 
-    def resolve_path(self, device: torch.device) -> str:
-        if self.path != "auto":
-            return self.path
+    def resolve_backend(self, device: torch.device) -> str:
+        if self.backend != "auto":
+            return self.backend
         return "packed" if device.type == "cuda" else "padded"
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,7 +91,7 @@ class RecurrentEncoder(nn.Module):
         """
         steps = x.size(1)
         lengths_here = lengths.to(x.device)
-        if self.resolve_path(x.device) == "packed":
+        if self.resolve_backend(x.device) == "packed":
             lengths_cpu = lengths.cpu()  # packing needs host lengths: one transfer per batch
 
             def run(rnn: nn.Module, inputs: torch.Tensor) -> torch.Tensor:

@@ -37,7 +37,7 @@ class Seq2SeqForecaster(nn.Module):
         head: str = "autoregressive",
         attention: bool = False,
         relative: bool = True,
-        path: str = "auto",
+        backend: str = "auto",
         init: str = "keras",
     ) -> None:
         super().__init__()
@@ -47,15 +47,27 @@ class Seq2SeqForecaster(nn.Module):
             raise ValueError("horizon must be >= 1 and 1 <= num_targets <= input_size")
         self.horizon, self.num_targets, self.head_kind = horizon, num_targets, head
         self.attention, self.relative, self.cell = attention, relative, cell
-        self.encoder = RecurrentEncoder(input_size, hidden_size, num_layers, bidirectional=False,
-                                        dropout=dropout, cell=cell, path=path)
+        self.encoder = RecurrentEncoder(
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional=False,
+            dropout=dropout,
+            cell=cell,
+            backend=backend,
+        )
         if head == "direct":
             self.head = nn.Linear(hidden_size, horizon * num_targets)
         else:
             # a decoder steps one value at a time and carries its state, which RecurrentEncoder
             # (whole padded sequences, no state in) does not expose: a plain nn.LSTM core here
-            self.decoder = CELLS[cell](num_targets, hidden_size, num_layers, batch_first=True,
-                                       dropout=dropout if num_layers > 1 else 0.0)
+            self.decoder = CELLS[cell](
+                num_targets,
+                hidden_size,
+                num_layers,
+                batch_first=True,
+                dropout=dropout if num_layers > 1 else 0.0,
+            )
             self.init_state = nn.Linear(hidden_size, 2 * num_layers * hidden_size)
             width = 2 * hidden_size if attention else hidden_size
             self.score = nn.Linear(hidden_size, hidden_size, bias=False) if attention else None
@@ -79,8 +91,10 @@ class Seq2SeqForecaster(nn.Module):
         last = inputs[rows, lengths.to(inputs.device) - 1, : self.num_targets]  # [B, C]
         x = inputs
         if self.relative:
-            x = torch.cat([inputs[..., : self.num_targets] - last[:, None],
-                           inputs[..., self.num_targets :]], dim=-1)
+            x = torch.cat(
+                [inputs[..., : self.num_targets] - last[:, None], inputs[..., self.num_targets :]],
+                dim=-1,
+            )
         outputs, final = self.encoder(x, lengths)
         if self.head_kind == "direct":
             forecast = self.head(final).view(-1, self.horizon, self.num_targets)
@@ -88,11 +102,24 @@ class Seq2SeqForecaster(nn.Module):
             forecast = self._decode(outputs, final, lengths, last, targets, teacher_forcing)
         return forecast + last[:, None] if self.relative else forecast
 
-    def _decode(self, memory: torch.Tensor, final: torch.Tensor, lengths: torch.Tensor,
-                last: torch.Tensor, targets: torch.Tensor | None, ratio: float) -> torch.Tensor:
+    def _decode(
+        self,
+        memory: torch.Tensor,
+        final: torch.Tensor,
+        lengths: torch.Tensor,
+        last: torch.Tensor,
+        targets: torch.Tensor | None,
+        ratio: float,
+    ) -> torch.Tensor:
         layers = self.decoder.num_layers
-        h, c = self.init_state(final).tanh().view(-1, 2 * layers, self.decoder.hidden_size) \
-            .transpose(0, 1).contiguous().chunk(2)
+        h, c = (
+            self.init_state(final)
+            .tanh()
+            .view(-1, 2 * layers, self.decoder.hidden_size)
+            .transpose(0, 1)
+            .contiguous()
+            .chunk(2)
+        )
         state = (h.contiguous(), c.contiguous()) if self.cell == "lstm" else h.contiguous()
         mask = step_mask(lengths.to(memory.device), memory.size(1))
         offset = last[:, None] if self.relative else 0.0

@@ -13,15 +13,27 @@ from omegaconf import OmegaConf
 from lstmkit.atomic import atomic_path
 from lstmkit.sweeps.naming import label, swept_keys
 
-COLUMNS = ["job", "overrides", "status", "objective", "best_val", "test_metric", "test",
-           "epochs", "wall_time_s", "error", "folder"]
+COLUMNS = [
+    "job",
+    "overrides",
+    "status",
+    "objective",
+    "best_val",
+    "test_metric",
+    "test",
+    "epochs",
+    "wall_time_s",
+    "error",
+    "folder",
+]
 
 
 def job_folders(sweep_dir: Path) -> list[Path]:
     """Sub-folders Hydra made for jobs (they hold `.hydra/overrides.yaml`), in job order."""
     found = [p.parent.parent for p in sweep_dir.glob("*/.hydra/overrides.yaml")]
-    return sorted(found, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit()
-                                        else 0, p.name))
+    return sorted(
+        found, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name)
+    )
 
 
 def _config_value(job: Path, key: str) -> Any:
@@ -87,8 +99,19 @@ def summarize(sweep_dir: str | Path) -> pd.DataFrame:
 
 def markdown(table: pd.DataFrame) -> str:
     """A Markdown table of the columns a reader compares (no tabulate dependency)."""
-    cols = ["best", "job", "overrides", "status", "objective", "best_val", "test_metric", "test",
-            "epochs", "wall_time_s", "error"]
+    cols = [
+        "best",
+        "job",
+        "overrides",
+        "status",
+        "objective",
+        "best_val",
+        "test_metric",
+        "test",
+        "epochs",
+        "wall_time_s",
+        "error",
+    ]
 
     def cell(v: Any) -> str:
         if isinstance(v, bool):
@@ -117,20 +140,34 @@ def plot(table: pd.DataFrame, path: Path) -> Path | None:
     sizes, rates = ok["hidden_size"].nunique(), ok["lr"].nunique()
     grid = len(ok) == sizes * rates and max(sizes, rates) <= 6  # a full small grid, not a search
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for ax, x, by, xlabel in ((axes[0], "hidden_size", "lr", "model.hidden_size"),
-                              (axes[1], "lr", "hidden_size", "optimizer.lr")):
+    for ax, x, by, xlabel in (
+        (axes[0], "hidden_size", "lr", "model.hidden_size"),
+        (axes[1], "lr", "hidden_size", "optimizer.lr"),
+    ):
         if grid:  # one line per value of the other parameter
             for value, group in ok.groupby(by):
                 group = group.sort_values(x)
                 ax.plot(group[x].astype(float), group["best_val"], "o-", label=f"{by}={value:g}")
         else:  # a search: every trial a point, coloured by the other parameter
-            dots = ax.scatter(ok[x].astype(float), ok["best_val"], c=ok[by].astype(float),
-                              cmap="viridis", norm=matplotlib.colors.LogNorm())
+            dots = ax.scatter(
+                ok[x].astype(float),
+                ok["best_val"],
+                c=ok[by].astype(float),
+                cmap="viridis",
+                norm=matplotlib.colors.LogNorm(),
+            )
             fig.colorbar(dots, ax=ax, label=by)
         best = ok[ok["best"]]
         if not best.empty:
-            ax.plot(best[x].astype(float), best["best_val"], "*", ms=16, color="gold",
-                    markeredgecolor="black", label="best")
+            ax.plot(
+                best[x].astype(float),
+                best["best_val"],
+                "*",
+                ms=16,
+                color="gold",
+                markeredgecolor="black",
+                label="best",
+            )
         ax.set_xscale("log", base=2 if x == "hidden_size" else 10)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"best {metric}")

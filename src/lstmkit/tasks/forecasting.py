@@ -57,7 +57,7 @@ class ForecastingTask(L.LightningModule):
     @property
     def teacher_forcing(self) -> float:
         """Ratio for this epoch: starts at `teacher_forcing`, multiplied by the decay each epoch."""
-        tf = self.hparams.teacher_forcing * self.hparams.teacher_forcing_decay ** self.current_epoch
+        tf = self.hparams.teacher_forcing * self.hparams.teacher_forcing_decay**self.current_epoch
         return float(tf)
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -76,8 +76,9 @@ class ForecastingTask(L.LightningModule):
     def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:
         forecast = self(batch["inputs"], batch["lengths"])  # free running: targets never read
         loss = self.loss_fn(forecast, batch["targets"])
-        self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True,
-                 batch_size=batch["inputs"].size(0))
+        self.log(
+            f"{stage}/loss", loss, on_epoch=True, prog_bar=True, batch_size=batch["inputs"].size(0)
+        )
         kept = {k: batch[k] for k in ("actual", "naive", "snaive", "mase_scale", "history")}
         kept["forecast"] = self.scaler.inverse(forecast.detach(), batch["series"])
         self._outputs[stage].append(kept)
@@ -116,8 +117,11 @@ class ForecastingTask(L.LightningModule):
         names = ("mae", "rmse", "mape", "smape", "mase")
         header = ("mae", "rmse", "mape%", "smape%", "mase")
         lines = [f"{'test (original units)':<22}" + "".join(f"{m:>10}" for m in header)]
-        for label, prefix in (("model", "test/"), ("naive", "test/naive_"),
-                              ("seasonal naive", "test/snaive_")):
+        for label, prefix in (
+            ("model", "test/"),
+            ("naive", "test/naive_"),
+            ("seasonal naive", "test/snaive_"),
+        ):
             values = [float(results[f"{prefix}{m}"]) for m in names]
             lines.append(f"{label:<22}" + "".join(f"{v:>10.4g}" for v in values))
         log.info("forecast vs baselines on the same test windows\n%s", "\n".join(lines))
@@ -141,10 +145,20 @@ class ForecastingTask(L.LightningModule):
             x_future = range(len(future))
             ax.plot(x_past, past.cpu(), color="grey", label="input")
             ax.plot(x_future, future.cpu(), color="black", marker=".", label="actual")
-            ax.plot(x_future, seen["forecast"][i, :, 0].cpu(), color="tab:blue", marker=".",
-                    label="forecast")
-            ax.plot(x_future, seen["snaive"][i, :, 0].cpu(), color="tab:orange", linestyle=":",
-                    label="seasonal naive")
+            ax.plot(
+                x_future,
+                seen["forecast"][i, :, 0].cpu(),
+                color="tab:blue",
+                marker=".",
+                label="forecast",
+            )
+            ax.plot(
+                x_future,
+                seen["snaive"][i, :, 0].cpu(),
+                color="tab:orange",
+                linestyle=":",
+                label="seasonal naive",
+            )
             ax.set_title(f"test window {i} ({self.target_names[0]})", fontsize=9)
         axes[0, 0].legend(fontsize=8)
         fig.tight_layout()

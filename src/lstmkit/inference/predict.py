@@ -17,9 +17,17 @@ from lstmkit.runtime import configure_torch
 log = logging.getLogger(__name__)
 
 
-def predict(run: str, input: str, output: str | None = None, checkpoint: str = "best",
-            batch_size: int = 256, text_column: str | None = None, encoding: str = "utf-8",
-            delimiter: str = ",", threads: str | int = "auto") -> dict[str, Any]:
+def predict(
+    run: str,
+    input: str,
+    output: str | None = None,
+    checkpoint: str = "best",
+    batch_size: int = 256,
+    text_column: str | None = None,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    threads: str | int = "auto",
+) -> dict[str, Any]:
     """Write predictions for every row (or series) of `input` to `output`; return the report.
 
     Rows it cannot use keep a row in the output with their status, and are counted and named
@@ -36,8 +44,9 @@ def predict(run: str, input: str, output: str | None = None, checkpoint: str = "
     if kind == "text":
         from lstmkit.inference.text import classify_texts
 
-        frame, report = classify_texts(loaded, input, text_column, int(batch_size), encoding,
-                                       delimiter)
+        frame, report = classify_texts(
+            loaded, input, text_column, int(batch_size), encoding, delimiter
+        )
     elif kind == "sequences":
         from lstmkit.inference.sequences import classify_sequences
 
@@ -49,9 +58,15 @@ def predict(run: str, input: str, output: str | None = None, checkpoint: str = "
     out = Path(output) if output else Path(input).with_suffix(".predictions.csv")
     with atomic_path(out) as tmp:
         frame.to_csv(tmp, index=False)
-    summary = {**report.to_dict(), "kind": kind, "input": str(input), "output": str(out),
-               "checkpoint": str(loaded.checkpoint), "threads": torch.get_num_threads(),
-               "seconds": round(time.perf_counter() - started, 3)}
+    summary = {
+        **report.to_dict(),
+        "kind": kind,
+        "input": str(input),
+        "output": str(out),
+        "checkpoint": str(loaded.checkpoint),
+        "threads": torch.get_num_threads(),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
     write_json(out.with_name(out.name + ".report.json"), summary)
     report.log(str(input))
     log.info("wrote %s (%d rows) in %.2fs", out, len(frame), summary["seconds"])

@@ -1,7 +1,7 @@
 """Preprocessing benchmark: read, tokenise and encode a large CSV of short texts.
 
 Each side runs in a fresh process so its peak memory (ru_maxrss) is its own:
-`python -m lstmkit.bench.preprocessing ours|baseline <csv>` prints one JSON line.
+`python -m benchmarks.preprocessing ours|baseline <csv>` prints one JSON line.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ def measure(side: str, path: Path) -> dict:
         capture_output=True,
         text=True,
         check=True,
+        cwd=Path(__file__).resolve().parents[1],  # `benchmarks` is importable from the repo root
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

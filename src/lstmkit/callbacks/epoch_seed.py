@@ -26,8 +26,9 @@ class EpochSeed(L.Callback):
     def __init__(self, seed: int = 0) -> None:
         self.seed = int(seed)
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                             batch: object, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int
+    ) -> None:
         # at the first batch, not at epoch start: a fresh epoch creates its DataLoader iterator
         # (which draws from torch's RNG) after the epoch-start hooks, a resumed one before them
         if batch_idx != 0:

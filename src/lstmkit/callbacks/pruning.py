@@ -16,6 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 
 from lstmkit.sweeps.jobs import in_multirun
+from lstmkit.sweeps.storage import storage_url
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +25,6 @@ class TrialPruned(optuna.TrialPruned):
     """Raised to stop a pruned job; train.py records the job with status `pruned`."""
 
     job_status = "pruned"
-
-
-def storage_url(storage: str | None, sweep_dir: str) -> str:
-    """The study storage: by default an SQLite file in the sweep folder (absolute path)."""
-    from pathlib import Path
-
-    if not storage:
-        return f"sqlite:///{Path(sweep_dir).resolve() / 'optuna.db'}"
-    prefix = "sqlite:///"
-    if storage.startswith(prefix) and not storage[len(prefix):].startswith("/"):
-        return prefix + str(Path(storage[len(prefix):]).resolve())
-    return storage
 
 
 def current_trial() -> optuna.Trial | None:

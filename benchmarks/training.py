@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from hydra.utils import instantiate
 
-from lstmkit.bench.loops import bucketed_batches, padded_to_max_batches, train_epoch
-from lstmkit.bench.machine import median_time
-from lstmkit.bench.pipeline_run import compose_config, run_pipeline
+from benchmarks.loops import bucketed_batches, padded_to_max_batches, train_epoch
+from benchmarks.machine import median_time
+from benchmarks.pipeline_run import compose_config, run_pipeline
 from lstmkit.data.batches import RaggedDataset
 
 # Embedding 128 -> BiLSTM 128 -> max pool -> Linear, batch 32, Adam 3e-3: the issue's setup
@@ -30,7 +30,7 @@ def datamodule(max_length: int, out: Path) -> Any:
 
 def new_model(cfg: Any, dm: Any, path: str, seed: int, device: str = "cpu") -> torch.nn.Module:
     torch.manual_seed(seed)
-    return instantiate(cfg.model, **dm.model_kwargs(), path=path).to(device)
+    return instantiate(cfg.model, **dm.model_kwargs(), backend=path).to(device)
 
 
 def pipeline_vs_raw(epochs: int, raw_epochs: int, seed: int = 42) -> dict:
@@ -149,9 +149,9 @@ def exactness(cfg: Any, dm: Any, data: RaggedDataset, seed: int, device: str = "
     for batch in bucketed_batches(data, 32, seed):
         batch = {k: v.to(device) for k, v in batch.items()}
         x = model.input_layer(batch["inputs"])
-        model.encoder.path = "padded"
+        model.encoder.backend = "padded"
         a, fa = model.encoder(x, batch["lengths"])
-        model.encoder.path = "packed"
+        model.encoder.backend = "packed"
         b, fb = model.encoder(x, batch["lengths"])
         worst = max(worst, float((a - b).abs().max()), float((fa - fb).abs().max()))
     return worst

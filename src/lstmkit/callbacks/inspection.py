@@ -19,7 +19,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 
-from lstmkit.sweeps.objective import BestMetric
+from lstmkit.callbacks.best_metric import BestMetric
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,11 @@ class HParamsSummary(L.Callback):
         logger = tensorboard(trainer)
         if logger is None:
             return
-        values = {k: float(v) for k, v in trainer.callback_metrics.items()
-                  if k.startswith(prefix) and v.numel() == 1}
+        values = {
+            k: float(v)
+            for k, v in trainer.callback_metrics.items()
+            if k.startswith(prefix) and v.numel() == 1
+        }
         for cb in trainer.callbacks:
             if isinstance(cb, BestMetric) and cb.best is not None:
                 values[f"best_{cb.metric}"] = cb.best
@@ -130,8 +133,15 @@ def confusion_figure(confusion: np.ndarray, names: list[str]) -> Any:
     ax.set_ylabel("true")
     for i in range(len(names)):
         for j in range(len(names)):
-            ax.text(j, i, int(confusion[i, j]), ha="center", va="center",
-                    color="white" if rates[i, j] > 0.5 else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                int(confusion[i, j]),
+                ha="center",
+                va="center",
+                color="white" if rates[i, j] > 0.5 else "black",
+                fontsize=8,
+            )
     return fig
 
 
@@ -148,8 +158,15 @@ class ClassificationReport(L.Callback):
         self._preds: list[torch.Tensor] = []
         self._targets: list[torch.Tensor] = []
 
-    def on_test_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
-                          batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+    def on_test_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
         if not self._applies(pl_module) or not isinstance(batch, dict):
             return
         with torch.no_grad():  # test_step returns no logits: one more forward, test set only
@@ -170,19 +187,24 @@ class ClassificationReport(L.Callback):
         if trainer.is_global_zero:
             Path(trainer.default_root_dir).mkdir(parents=True, exist_ok=True)
             (Path(trainer.default_root_dir) / "test_per_class.json").write_text(
-                json.dumps({"classes": table, "confusion": confusion.tolist()}, indent=2))
+                json.dumps({"classes": table, "confusion": confusion.tolist()}, indent=2)
+            )
         logger = tensorboard(trainer)
         if logger is None:
             return
         step = trainer.global_step
-        logger.experiment.add_figure("test/confusion_matrix", confusion_figure(confusion, names),
-                                     step, close=True)
+        logger.experiment.add_figure(
+            "test/confusion_matrix", confusion_figure(confusion, names), step, close=True
+        )
         for name, row in table.items():
             for metric in ("precision", "recall", "f1"):
                 logger.experiment.add_scalar(f"test_per_class/{name}/{metric}", row[metric], step)
         lines = ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-        lines += [f"| {c} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | "
-                  f"{int(r['support'])} |" for c, r in table.items()]
+        lines += [
+            f"| {c} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | "
+            f"{int(r['support'])} |"
+            for c, r in table.items()
+        ]
         logger.experiment.add_text("test/per_class", "\n".join(lines), step)
         logger.experiment.flush()
 
@@ -213,6 +235,7 @@ class EmbeddingProjector(L.Callback):
             return
         words = encoder.decode(top)
         vectors = embedding.weight.detach()[torch.as_tensor(top)].cpu()
-        logger.experiment.add_embedding(vectors, metadata=words, tag="word_embedding",
-                                        global_step=trainer.global_step)
+        logger.experiment.add_embedding(
+            vectors, metadata=words, tag="word_embedding", global_step=trainer.global_step
+        )
         log.info("embedding projector: %d most frequent tokens", len(top))

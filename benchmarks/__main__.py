@@ -7,7 +7,7 @@ Prints a table and writes JSON to outputs/bench/. Sections:
   3. preprocessing a 1,000,000-row CSV of short texts vs a pure-Python baseline (time, memory);
   4. inference rows/s;
   5. the batching variants on CUDA (and bf16 autocast) when a GPU is present.
-Medians of repeated runs. Usage: python scripts/bench.py [--quick] [--sections 1,2,3,4,5]
+Medians of repeated runs. Usage: python -m benchmarks [--quick] [--sections 1,2,3,4,5]
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import preprocessing, training
+from benchmarks.machine import machine_info
 from lstmkit.atomic import write_json
-from lstmkit.bench import preprocessing, training
-from lstmkit.bench.machine import machine_info
 from lstmkit.runtime import configure_torch
 
 KERAS_REFERENCE = (

@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 INPUT_NAMES = ["inputs", "lengths"]
 
 
-def example_inputs(run: LoadedRun, batch: int, steps: int,
-                   seed: int = 0) -> tuple[torch.Tensor, ...]:
+def example_inputs(
+    run: LoadedRun, batch: int, steps: int, seed: int = 0
+) -> tuple[torch.Tensor, ...]:
     """Inputs shaped like real batches: token ids for text, scaled features otherwise."""
     g = torch.Generator().manual_seed(seed)
     lengths = torch.randint(1, steps + 1, (batch,), generator=g)
@@ -31,8 +32,11 @@ def example_inputs(run: LoadedRun, batch: int, steps: int,
         inputs = torch.randint(2, vocab, (batch, steps), generator=g)
         inputs[torch.arange(steps)[None, :] >= lengths[:, None]] = 0
     else:
-        width = (len(spec["feature_columns"]) if spec["kind"] == "sequences"
-                 else len(spec["value_columns"]) + len(spec["covariate_columns"]))
+        width = (
+            len(spec["feature_columns"])
+            if spec["kind"] == "sequences"
+            else len(spec["value_columns"]) + len(spec["covariate_columns"])
+        )
         if spec["kind"] == "timeseries":
             lengths[:] = steps  # windows are full length
         inputs = torch.randn(batch, steps, width, generator=g)
@@ -43,12 +47,13 @@ def _padded(net: nn.Module) -> nn.Module:
     """The exact padded path everywhere: packing has no ONNX form that keeps lengths dynamic."""
     for module in net.modules():
         if isinstance(module, RecurrentEncoder):
-            module.path = "padded"
+            module.backend = "padded"
     return net
 
 
-def export_onnx(run_dir: str | Path, output: str | Path, checkpoint: str = "best",
-                opset: int | None = None) -> dict[str, Any]:
+def export_onnx(
+    run_dir: str | Path, output: str | Path, checkpoint: str = "best", opset: int | None = None
+) -> dict[str, Any]:
     """Write `output` (.onnx) and return the onnxruntime-vs-PyTorch max abs difference."""
     run = load_run(run_dir, checkpoint)
     net = _padded(run.net)
@@ -62,12 +67,24 @@ def export_onnx(run_dir: str | Path, output: str | Path, checkpoint: str = "best
         warnings.simplefilter("ignore")
         # the TorchScript exporter: in torch 2.13 the dynamo exporter fixes the LSTM output's
         # time dimension to the example's length (onnxruntime then fails on other lengths)
-        torch.onnx.export(net, example, str(tmp), dynamo=False, input_names=INPUT_NAMES,
-                          output_names=["outputs"], dynamic_axes=axes,
-                          opset_version=opset or 17)
+        torch.onnx.export(
+            net,
+            example,
+            str(tmp),
+            dynamo=False,
+            input_names=INPUT_NAMES,
+            output_names=["outputs"],
+            dynamic_axes=axes,
+            opset_version=opset or 17,
+        )
     check = compare_onnxruntime(net, output, run, steps)
-    log.info("exported %s to %s; onnxruntime max |diff| %.3g over %s", run.checkpoint, output,
-             check["max_abs_diff"], check["shapes"])
+    log.info(
+        "exported %s to %s; onnxruntime max |diff| %.3g over %s",
+        run.checkpoint,
+        output,
+        check["max_abs_diff"],
+        check["shapes"],
+    )
     return {"output": str(output), "checkpoint": str(run.checkpoint), **check}
 
 

@@ -1,1 +1,0 @@
-"""Benchmark pieces behind `scripts/bench.py` (`make bench`): each measures one thing."""

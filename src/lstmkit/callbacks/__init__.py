@@ -1,0 +1,9 @@
+"""Lightning callbacks of our own, one per file; `conf/callbacks/default.yaml` wires them in.
+
+- `epoch_summary`: one log line per epoch (metrics and wall time)
+- `epoch_seed`: reseed at each epoch from (seed, epoch), so a resumed run replays exactly
+- `finite_loss`: stop on the first NaN / inf training loss, naming the step
+- `best_metric`: track the sweep objective (best validation value over epochs)
+- `pruning`: report each epoch to the Optuna trial and prune hopeless ones
+- `inspection`: TensorBoard HParams, confusion matrix and per-class scores, embedding projector
+"""
