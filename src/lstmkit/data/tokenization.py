@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from lstmkit.data.ragged import Ragged
 from lstmkit.errors import ConfigError
 from lstmkit.runtime import available_cpus
 
-Texts = Sequence[str] | pd.Series | pa.Array | pa.ChunkedArray
+Texts: TypeAlias = Sequence[str] | pd.Series | pa.Array | pa.ChunkedArray
 
 PAD, UNK = "[PAD]", "[UNK]"
 PAD_ID, UNK_ID = 0, 1
@@ -66,27 +67,24 @@ def _normalizer(cfg: TokenizerConfig) -> normalizers.Normalizer | None:
 def build_tokenizer(cfg: TokenizerConfig) -> tuple[Tokenizer, trainers.Trainer]:
     """An untrained tokenizer and its trainer for the configured model."""
     special = [PAD, UNK]
-    common = {
-        "vocab_size": cfg.vocab_size,
-        "min_frequency": cfg.min_frequency,
-        "special_tokens": special,
-    }
-    if cfg.model == "word":
-        tok, trainer = (
-            Tokenizer(models.WordLevel(unk_token=UNK)),
-            trainers.WordLevelTrainer(**common),
-        )
-    elif cfg.model == "char":
-        tok, trainer = (
-            Tokenizer(models.WordLevel(unk_token=UNK)),
-            trainers.WordLevelTrainer(**common),
+    size, min_freq = cfg.vocab_size, cfg.min_frequency
+    trainer: trainers.Trainer
+    if cfg.model in ("word", "char"):  # char: a word-level vocabulary over single characters
+        tok = Tokenizer(models.WordLevel(unk_token=UNK))
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=size, min_frequency=min_freq, special_tokens=special
         )
     elif cfg.model == "bpe":
-        tok, trainer = Tokenizer(models.BPE(unk_token=UNK)), trainers.BpeTrainer(**common)
+        tok = Tokenizer(models.BPE(unk_token=UNK))
+        trainer = trainers.BpeTrainer(
+            vocab_size=size, min_frequency=min_freq, special_tokens=special
+        )
         tok.decoder = decoders.BPEDecoder()
     else:
         tok = Tokenizer(models.WordPiece(unk_token=UNK))
-        trainer = trainers.WordPieceTrainer(**common)
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=size, min_frequency=min_freq, special_tokens=special
+        )
         tok.decoder = decoders.WordPiece()
     if cfg.model == "char":
         tok.pre_tokenizer = pre_tokenizers.Split(Regex(r".|\n"), behavior="isolated")
@@ -193,7 +191,7 @@ class TextEncoder:
         return Ragged.from_lengths(flat, lengths)
 
     def decode(self, ids: np.ndarray) -> list[str]:
-        return [self.tokenizer.id_to_token(int(i)) for i in ids]
+        return [self.tokenizer.id_to_token(int(i)) or UNK for i in ids]
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
