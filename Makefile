@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # CPU torch by default; GPU users: make setup CONSTRAINTS=constraints/gpu.txt
 CONSTRAINTS ?= constraints/cpu.txt
 
-.PHONY: setup train test test-fast lint bench tensorboard clean
+.PHONY: setup train test test-fast check lint format typecheck bench tensorboard clean
 
 setup: $(BIN)/activate
 $(BIN)/activate: pyproject.toml $(CONSTRAINTS)
@@ -23,8 +23,19 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# `make check`: lint, formatting and types on every Python file, then the fast tests (CI runs it)
+check: lint typecheck test-fast
+
 lint: setup
-	$(BIN)/ruff check src tests scripts train.py
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: setup
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python -m benchmarks
