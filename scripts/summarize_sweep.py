@@ -1,7 +1,8 @@
 """Summarise a multirun folder: python scripts/summarize_sweep.py outputs/multirun/<timestamp>
 
 Writes summary.csv, summary.md and summary.png into the folder and prints the Markdown table
-(every job: overrides, best val metric, test metric, epochs, wall time, status; best first).
+(every job: overrides, best val metric, its test counterpart, the task's headline test metrics,
+epochs, wall time, status; best first). Exits 1 when no job finished.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     table, text = write_summary(args.folder)
     print(text)
-    return 0 if len(table) else 1
+    return 0 if table["status"].eq("ok").any() else 1
 
 
 if __name__ == "__main__":
