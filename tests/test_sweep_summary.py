@@ -52,7 +52,7 @@ def test_summary_shows_headline_test_metrics_beside_a_loss_objective(tmp_path):
     header = markdown(table).splitlines()[0]
     for column in ("test/loss", "test/acc", "test/f1", "epochs", "wall_time_s"):
         assert column in markdown(table)
-    assert header.index("test/acc") > header.index("test |")
+    assert header.index("test |") < header.index("test/acc") < header.index("epochs")
 
 
 def test_summary_shows_forecast_errors_and_the_seasonal_naive_figure(tmp_path):
@@ -63,6 +63,15 @@ def test_summary_shows_forecast_errors_and_the_seasonal_naive_figure(tmp_path):
     table = summarize(sweep).set_index("job")
     assert table.loc["0", "test/snaive_mape"] == 4.2 and table.loc["0", "test/mase"] == 0.9
     assert pd.isna(table.loc["1", "test/mae"]) and "test/acc" not in table.columns
+
+    # a sweep on val/mape: its test counterpart is the `test` column, not shown twice
+    for job in sweep.iterdir():
+        report = json.loads((job / "metrics.json").read_text())
+        report.setdefault("objective", {})["metric"] = "val/mape"
+        (job / "metrics.json").write_text(json.dumps(report))
+    table = summarize(sweep)
+    assert set(table["test_metric"]) == {"test/mape"} and "test/mape" not in table.columns
+    assert {"test/mae", "test/mase", "test/snaive_mape"} <= set(table.columns)
 
 
 def test_sweep_where_every_job_fails_exits_nonzero_after_its_summary(text_csv, tmp_path):

@@ -97,8 +97,10 @@ def summarize(sweep_dir: str | Path) -> pd.DataFrame:
     keys = swept_keys(sweep_dir)
     rows = [job_row(job, keys) for job in job_folders(sweep_dir)]
     extra = ["mode", "all_overrides", "hidden_size", "lr"]
-    table = pd.DataFrame(rows, columns=[*COLUMNS[:8], *HEADLINE, *COLUMNS[8:], *extra])
-    table = table.drop(columns=[c for c in HEADLINE if table[c].isna().all()])  # other task's
+    table = pd.DataFrame(rows, columns=[*COLUMNS[:7], *HEADLINE, *COLUMNS[7:], *extra])
+    # drop the other task's columns, and one the `test` column already shows
+    shown = set(table["test_metric"]) if table["test_metric"].nunique() == 1 else set()
+    table = table.drop(columns=[c for c in HEADLINE if table[c].isna().all() or c in shown])
     if table.empty:
         return table.assign(best=pd.Series(dtype=bool))
     ok = (table["status"] == "ok") & table["best_val"].notna()
