@@ -7,9 +7,11 @@ import re
 import subprocess
 import sys
 
+import pandas as pd
 from helpers import ROOT, tiny_run_overrides
 from lightning.pytorch.callbacks import TQDMProgressBar
 
+from lstmkit.callbacks.epoch_summary import EpochSummary
 from lstmkit.callbacks.progress import StepRateLog, progress_bar
 
 
@@ -45,3 +47,11 @@ def test_a_terminal_keeps_the_tqdm_bar_and_a_pipe_gets_step_lines(monkeypatch):
             monkeypatch.setattr(sys, "stdout", stdout)
             assert isinstance(progress_bar(refresh_rate=5, every_n_steps=7), expected)
         os.close(reader)
+
+
+def test_epoch_table_keeps_earlier_epochs_and_replaces_a_replayed_one(tmp_path):
+    path = tmp_path / "epochs.csv"
+    for epoch, loss in ((0, 0.9), (1, 0.7), (2, 0.6), (2, 0.5)):  # a resume replays epoch 2
+        EpochSummary._write(path, {"epoch": epoch, "seconds": 1.0, "val/loss": loss})
+    table = pd.read_csv(path)
+    assert list(table["epoch"]) == [0, 1, 2] and list(table["val/loss"]) == [0.9, 0.7, 0.5]
