@@ -59,6 +59,8 @@ def write_views(study: Any, folder: str | Path) -> list[Path]:
     import numpy as np
     import optuna
 
+    # categorical axes of numbers-as-strings (choice(16, 32)) log an INFO line per axis
+    logging.getLogger("matplotlib.category").setLevel(logging.WARNING)
     complete = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
     written = []
     for name, plot in plots().items():
