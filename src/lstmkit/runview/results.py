@@ -66,7 +66,6 @@ def figures(run_dir: str | Path) -> list[str]:
     found = [str(p) for p in sorted(run_dir.rglob("*.png"))]
     for path in event_files(run_dir):
         found += [f"{path} : {tag}" for tag in accumulator(path, images=1).Tags().get("images", [])]
-    projector = run_dir / "tensorboard" / "projector_config.pbtxt"
-    if projector.is_file():
+    for projector in sorted((run_dir / "tensorboard").rglob("projector_config.pbtxt")):
         found.append(f"{projector} : embedding projector (tensorboard --logdir {run_dir})")
     return found
