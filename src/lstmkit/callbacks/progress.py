@@ -63,10 +63,10 @@ class StepRateLog(ProgressBar):
         now = time.perf_counter()
         rate = (done - steps_before) / max(now - started, 1e-9)
         self._since = (now, done)
-        metrics = {
+        metrics = {  # this step's values; epoch-level ones would repeat the last epoch's
             k: v
             for k, v in self.get_metrics(trainer, pl_module).items()
-            if isinstance(v, (int, float)) and k != "v_num"
+            if isinstance(v, (int, float)) and k.endswith("_step")
         }
         text = "".join(f", {k} {v:.4g}" for k, v in sorted(metrics.items()))
         total = self.total_train_batches
