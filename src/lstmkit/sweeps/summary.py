@@ -35,8 +35,6 @@ HEADLINE = [
     "test/mase",
     "test/snaive_mape",  # the seasonal-naive forecast on the same test windows
 ]
-
-
 MARKDOWN = set(COLUMNS) - {"folder"}  # the columns a reader compares, in table order
 
 
@@ -97,7 +95,9 @@ def summarize(sweep_dir: str | Path) -> pd.DataFrame:
     keys = swept_keys(sweep_dir)
     rows = [job_row(job, keys) for job in job_folders(sweep_dir)]
     extra = ["mode", "all_overrides", "hidden_size", "lr"]
-    table = pd.DataFrame(rows, columns=[*COLUMNS[:7], *HEADLINE, *COLUMNS[7:], *extra])
+    after_test = COLUMNS.index("test") + 1  # headline numbers beside the objective's own
+    columns = [*COLUMNS[:after_test], *HEADLINE, *COLUMNS[after_test:], *extra]
+    table = pd.DataFrame(rows, columns=columns)
     # drop the other task's columns, and one the `test` column already shows
     shown = set(table["test_metric"]) if table["test_metric"].nunique() == 1 else set()
     table = table.drop(columns=[c for c in HEADLINE if table[c].isna().all() or c in shown])
