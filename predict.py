@@ -1,7 +1,9 @@
 """Predict with a trained run: `python predict.py run=<run dir> input=new.csv output=preds.csv`.
 
 Options (key=value): run, input, output (default <input>.predictions.csv), checkpoint
-(best | last | a .ckpt path), batch_size, text_column, encoding, delimiter, threads.
+(best | last | a .ckpt path), batch_size, text_column, encoding, delimiter, threads,
+keep_text (true: keep the text column in the output), id_column (the key column to join
+results back by: put first; rows with a missing or duplicated key are reported).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ OPTIONS = (
     "encoding",
     "delimiter",
     "threads",
+    "keep_text",
+    "id_column",
 )
 REQUIRED = ("run", "input")
 

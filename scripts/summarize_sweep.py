@@ -1,7 +1,9 @@
 """Summarise a multirun folder: python scripts/summarize_sweep.py outputs/multirun/<timestamp>
 
 Writes summary.csv, summary.md and summary.png into the folder and prints the Markdown table
-(every job: overrides, best val metric, test metric, epochs, wall time, status; best first).
+(every job: overrides, best val metric, its test counterpart, the task's headline test metrics,
+epochs, wall time, status; best first). For an Optuna sweep it also writes Optuna's views
+(optuna_history/importances/parallel/slice.png). Exits 1 when no job finished.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lstmkit.sweeps.optuna_views import write_sweep_views
 from lstmkit.sweeps.summary import write_summary
 
 
@@ -25,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     table, text = write_summary(args.folder)
     print(text)
-    return 0 if len(table) else 1
+    for view in write_sweep_views(args.folder):
+        print(f"wrote {view}")
+    return 0 if table["status"].eq("ok").any() else 1
 
 
 if __name__ == "__main__":

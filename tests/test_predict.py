@@ -97,6 +97,38 @@ def test_predict_cli_keeps_every_row_and_reports_what_it_could_not_use(text_run,
     assert "3 empty_text" in done.stderr and "line(s) 3, 6, 9" in done.stderr
 
 
+def test_predict_keeps_the_text_and_reports_missing_or_duplicated_keys(text_run, tmp_path):
+    frame = pd.DataFrame(
+        {
+            "text": ["match goal", "market bank", "chip phone", "team win", "tax fund"],
+            "doc": ["a", None, "c", "a", "e"],
+            "source": ["x", "y", "x", "y", "x"],
+        }
+    )
+    csv, out = tmp_path / "keyed.csv", tmp_path / "keyed.predictions.csv"
+    frame.to_csv(csv, index=False)
+    done = run_predict(f"run={text_run}", f"input={csv}", "keep_text=true", "id_column=doc")
+    assert done.returncode == 0, done.stderr[-3000:]
+    preds = pd.read_csv(out)
+    assert preds.columns[0] == "doc" and (preds["status"] == "ok").all()  # still predicted
+    assert preds["text"].tolist() == frame["text"].tolist()
+    assert preds["source"].tolist() == frame["source"].tolist()
+    issues = json.loads((tmp_path / "keyed.predictions.csv.report.json").read_text())["issues"]
+    assert issues["missing_id"]["lines"] == [3]
+    assert issues["duplicate_id"]["lines"] == [2, 5]
+    assert "1 missing_id" in done.stderr and "2 duplicate_id" in done.stderr
+
+    plain = run_predict(f"run={text_run}", f"input={csv}", f"output={tmp_path / 'p.csv'}")
+    assert "text" not in pd.read_csv(tmp_path / "p.csv").columns  # the default drops it
+
+    wrong = run_predict(f"run={text_run}", f"input={csv}", "id_column=key")
+    assert wrong.returncode == 2 and "id_column='key' is not an input column" in wrong.stderr
+    assert "'doc'" in wrong.stderr and "Traceback" not in wrong.stderr
+    typo = run_predict(f"run={text_run}", f"input={csv}", "keep_text=yes please")
+    assert typo.returncode == 2 and "keep_text must be true or false" in typo.stderr
+    assert plain.returncode == 0
+
+
 def test_predict_encodes_exactly_like_training(text_run, tmp_path):
     """Same ids (truncation included) and the same network output as the training encoder."""
     texts = make_text_frame(5, seed=7)["text"].tolist() + [" ".join(["tax fund"] * 25)]

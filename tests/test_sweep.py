@@ -58,6 +58,8 @@ def test_grid_sweep_summary_cache_and_failed_jobs(text_csv, tmp_path):
     assert table.iloc[0]["best"] and table.iloc[0]["status"] == "ok"  # sorted: best first
     assert table.iloc[0]["best_val"] == ok["best_val"].max()
     assert ok["test_metric"].eq("test/acc").all() and ok["test"].between(0, 1).all()
+    assert ok["test/f1"].between(0, 1).all() and ok["epochs"].eq(1).all()  # headline columns
+    assert not (sweep / "optuna_history.png").exists()  # a grid has no study
     assert (sweep / "summary.png").stat().st_size > 1000
     assert "**best**" in (sweep / "summary.md").read_text()
     assert "sweep summary" in done.stdout and "best run: " in done.stdout
@@ -105,6 +107,9 @@ def test_optuna_search_resumes_the_same_study_and_prunes(text_csv, tmp_path):
     assert trials[0].intermediate_values.keys() == {0, 1}  # reported every epoch (pruning)
     lrs = {t.params["optimizer.lr"] for t in trials}
     assert len(lrs) == 3 and all(1e-4 <= lr <= 1e-2 for lr in lrs)
+    for view in ("history", "importances", "parallel", "slice"):  # Optuna's own views
+        assert (sweep / f"optuna_{view}.png").stat().st_size > 5000
+    assert "optuna views: " in first.stdout
 
     # resume the same folder: a pruner that prunes everything at the first epoch
     prune_all = [

@@ -1,6 +1,7 @@
 """Lightning callbacks of our own, one per file; `conf/callbacks/default.yaml` wires them in.
 
-- `epoch_summary`: one log line per epoch (metrics and wall time)
+- `progress`: a tqdm bar in a terminal, a step-rate log line every N steps when piped
+- `epoch_summary`: one log line per epoch (metrics and wall time), also kept as epochs.csv
 - `epoch_seed`: reseed at each epoch from (seed, epoch), so a resumed run replays exactly
 - `finite_loss`: stop on the first NaN / inf training loss, naming the step
 - `best_metric`: track the sweep objective (best validation value over epochs)

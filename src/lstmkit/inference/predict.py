@@ -11,10 +11,20 @@ import torch
 
 from lstmkit.atomic import atomic_path, write_json
 from lstmkit.errors import ConfigError
+from lstmkit.inference.keys import key_first
 from lstmkit.inference.run import load_run
 from lstmkit.runtime import configure_torch
 
 log = logging.getLogger(__name__)
+
+
+def flag(value: bool | str, name: str) -> bool:
+    """`true` / `false` from the command line (or a bool from Python)."""
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() not in ("true", "false"):
+        raise ConfigError(f"{name} must be true or false, got {value!r}.")
+    return str(value).lower() == "true"
 
 
 def predict(
@@ -27,11 +37,15 @@ def predict(
     encoding: str = "utf-8",
     delimiter: str = ",",
     threads: str | int = "auto",
+    keep_text: bool | str = False,
+    id_column: str | None = None,
 ) -> dict[str, Any]:
     """Write predictions for every row (or series) of `input` to `output`; return the report.
 
     Rows it cannot use keep a row in the output with their status, and are counted and named
     by line in the report (`<output>.report.json` and the log), never silently dropped.
+    Text runs: `keep_text` keeps the text column; `id_column` puts that key column first and
+    reports rows whose key is missing or duplicated.
     """
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}.")
@@ -41,12 +55,17 @@ def predict(
     kind = loaded.spec["kind"]
     if text_column and kind != "text":
         raise ConfigError(f"text_column= applies to text runs only; {run} is a {kind} run.")
+    keep_text = flag(keep_text, "keep_text")
+    if (keep_text or id_column) and kind != "text":
+        raise ConfigError(f"keep_text= and id_column= apply to text runs; {run} is a {kind} run.")
     if kind == "text":
         from lstmkit.inference.text import classify_texts
 
         frame, report = classify_texts(
-            loaded, input, text_column, int(batch_size), encoding, delimiter
+            loaded, input, text_column, int(batch_size), encoding, delimiter, keep_text
         )
+        if id_column:
+            frame = key_first(frame, id_column, report, input)
     elif kind == "sequences":
         from lstmkit.inference.sequences import classify_sequences
 

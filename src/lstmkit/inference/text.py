@@ -34,8 +34,10 @@ def classify_texts(
     batch_size: int = 256,
     encoding: str = "utf-8",
     delimiter: str = ",",
+    keep_text: bool = False,
 ) -> tuple[pd.DataFrame, PredictReport]:
-    """One output row per input row: label, class probabilities, token counts and a status."""
+    """One output row per input row: label, class probabilities, token counts and a status;
+    the input's other columns (and its text column with `keep_text`) kept beside them."""
     column = text_column or run.spec["text_column"]
     frame = read_csv(path, {"text_column": column}, encoding, delimiter)
     report = PredictReport(rows=len(frame))
@@ -59,7 +61,7 @@ def classify_texts(
     probs = probabilities(run.net, inputs, batch_size)
 
     labels = run.spec["labels"]
-    out = frame.drop(columns=[column]).reset_index(drop=True)
+    out = (frame if keep_text else frame.drop(columns=[column])).reset_index(drop=True)
     ours = {"line", "status", "predicted", "tokens", "unknown_tokens", "truncated"}
     ours |= {f"prob_{name}" for name in run.spec["labels"]}
     out.columns = [f"input_{c}" if c in ours else c for c in out.columns]  # e.g. a true label

@@ -26,6 +26,16 @@ COLUMNS = [
     "error",
     "folder",
 ]
+# the task's headline test numbers, shown whatever the objective (e.g. accuracy on a val/loss sweep)
+HEADLINE = [
+    "test/acc",
+    "test/f1",
+    "test/mae",
+    "test/mape",
+    "test/mase",
+    "test/snaive_mape",  # the seasonal-naive forecast on the same test windows
+]
+MARKDOWN = set(COLUMNS) - {"folder"}  # the columns a reader compares, in table order
 
 
 def job_folders(sweep_dir: Path) -> list[Path]:
@@ -72,6 +82,7 @@ def job_row(job: Path, keys: set[str]) -> dict[str, Any]:
         "wall_time_s": report.get("wall_time_s"),
         "error": " ".join(error.split())[:240],
         "folder": str(job),
+        **{name: metrics.get(name, math.nan) for name in HEADLINE},
         "all_overrides": " ".join(overrides),
         "hidden_size": _config_value(job, "model.hidden_size"),
         "lr": _config_value(job, "optimizer.lr"),
@@ -83,7 +94,13 @@ def summarize(sweep_dir: str | Path) -> pd.DataFrame:
     sweep_dir = Path(sweep_dir)
     keys = swept_keys(sweep_dir)
     rows = [job_row(job, keys) for job in job_folders(sweep_dir)]
-    table = pd.DataFrame(rows, columns=[*COLUMNS, "mode", "all_overrides", "hidden_size", "lr"])
+    extra = ["mode", "all_overrides", "hidden_size", "lr"]
+    after_test = COLUMNS.index("test") + 1  # headline numbers beside the objective's own
+    columns = [*COLUMNS[:after_test], *HEADLINE, *COLUMNS[after_test:], *extra]
+    table = pd.DataFrame(rows, columns=columns)
+    # drop the other task's columns, and one the `test` column already shows
+    shown = set(table["test_metric"]) if table["test_metric"].nunique() == 1 else set()
+    table = table.drop(columns=[c for c in HEADLINE if table[c].isna().all() or c in shown])
     if table.empty:
         return table.assign(best=pd.Series(dtype=bool))
     ok = (table["status"] == "ok") & table["best_val"].notna()
@@ -99,19 +116,7 @@ def summarize(sweep_dir: str | Path) -> pd.DataFrame:
 
 def markdown(table: pd.DataFrame) -> str:
     """A Markdown table of the columns a reader compares (no tabulate dependency)."""
-    cols = [
-        "best",
-        "job",
-        "overrides",
-        "status",
-        "objective",
-        "best_val",
-        "test_metric",
-        "test",
-        "epochs",
-        "wall_time_s",
-        "error",
-    ]
+    cols = ["best", *(c for c in table.columns if c in MARKDOWN or c in HEADLINE)]
 
     def cell(v: Any) -> str:
         if isinstance(v, bool):
