@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # CPU torch by default; GPU users: make setup CONSTRAINTS=constraints/gpu.txt
 CONSTRAINTS ?= constraints/cpu.txt
 
-.PHONY: setup train test test-fast check lint format typecheck bench tensorboard clean
+.PHONY: setup train test test-fast check lint format typecheck bench show tensorboard clean
 
 setup: $(BIN)/activate
 $(BIN)/activate: pyproject.toml $(CONSTRAINTS)
@@ -39,6 +39,10 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# make show RUN=outputs/runs/<name>/<time>: config diff, epochs, metrics vs baselines, figures
+show: setup
+	$(BIN)/python scripts/show_run.py $(RUN)
 
 tensorboard: setup
 	$(BIN)/tensorboard --logdir outputs --host 127.0.0.1
