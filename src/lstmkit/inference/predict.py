@@ -10,11 +10,34 @@ from typing import Any
 import torch
 
 from lstmkit.atomic import atomic_path, write_json
+from lstmkit.config_checks import WHOLE, check_value
 from lstmkit.errors import ConfigError
 from lstmkit.inference.run import load_run
 from lstmkit.runtime import configure_torch
 
 log = logging.getLogger(__name__)
+
+
+def whole_number(value: str | int, key: str) -> int:
+    """A command-line number as an int, or a ConfigError naming `key`."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a whole number >= 1, got {value!r}.") from None
+    check_value(key, number, WHOLE)
+    return number
+
+
+def output_path(input: str, output: str | None) -> Path:
+    """`<input>.predictions.csv` by default; never the input itself (its rows would be lost)."""
+    out = Path(output) if output else Path(input).with_suffix(".predictions.csv")
+    written = (out, out.with_name(out.name + ".report.json"))
+    if any(Path(input).resolve() == path.resolve() for path in written):
+        raise ConfigError(
+            f"output={out} would overwrite the input {input}; give another output=<file.csv> "
+            "(the default is <input>.predictions.csv)."
+        )
+    return out
 
 
 def predict(
@@ -33,8 +56,8 @@ def predict(
     Rows it cannot use keep a row in the output with their status, and are counted and named
     by line in the report (`<output>.report.json` and the log), never silently dropped.
     """
-    if int(batch_size) < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}.")
+    batch_size = whole_number(batch_size, "batch_size")
+    out = output_path(input, output)
     started = time.perf_counter()
     configure_torch(threads)
     loaded = load_run(run, checkpoint)
@@ -44,18 +67,15 @@ def predict(
     if kind == "text":
         from lstmkit.inference.text import classify_texts
 
-        frame, report = classify_texts(
-            loaded, input, text_column, int(batch_size), encoding, delimiter
-        )
+        frame, report = classify_texts(loaded, input, text_column, batch_size, encoding, delimiter)
     elif kind == "sequences":
         from lstmkit.inference.sequences import classify_sequences
 
-        frame, report = classify_sequences(loaded, input, int(batch_size), encoding, delimiter)
+        frame, report = classify_sequences(loaded, input, batch_size, encoding, delimiter)
     else:
         from lstmkit.inference.timeseries import forecast_series
 
-        frame, report = forecast_series(loaded, input, int(batch_size), encoding, delimiter)
-    out = Path(output) if output else Path(input).with_suffix(".predictions.csv")
+        frame, report = forecast_series(loaded, input, batch_size, encoding, delimiter)
     with atomic_path(out) as tmp:
         frame.to_csv(tmp, index=False)
     summary = {
