@@ -1,14 +1,17 @@
 """The bad-input matrix: every malformed input ends with a clear, specific message.
 
-Data and config mistakes run in-process (only the message matters; fast); the entry points
-run as subprocesses where the exit code matters. Each case also checks that nothing a later
-run would trust is left behind: no complete cache entry, no metrics.json, no checkpoint.
+The one bad-input module. Data and config mistakes run in-process (only the message matters;
+fast); the entry points run as subprocesses where the exit code matters. Each case also checks
+that nothing a later run would trust is left behind: no complete cache entry, no metrics.json,
+no checkpoint, no predictions file. Inputs that are suspicious but usable are in WARNINGS: they
+load, and the log names what looks wrong.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,13 +22,17 @@ import pandas as pd
 import pytest
 import torch
 from helpers import ROOT, long_frame, make_text_frame, run_train, tiny_run_overrides
+from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from omegaconf import open_dict
 
 from lstmkit.data.sequences import SequenceDataModule
 from lstmkit.data.text import TextDataModule
 from lstmkit.data.timeseries import TimeSeriesDataModule
-from lstmkit.errors import ConfigError, DataError, UserError
+from lstmkit.config_checks import check_config
+from lstmkit.errors import ConfigError, DataError, UserError, disk_error
 from lstmkit.inference.predict import predict
+from predict import main as predict_main
 
 
 def csv_of(frame: pd.DataFrame) -> Callable[[Path], Path]:
@@ -47,6 +54,18 @@ def raw(content: bytes) -> Callable[[Path], Path]:
 def series(n: int = 60, **columns) -> pd.DataFrame:
     t = np.arange(n)
     return pd.DataFrame({"time": t, "value": 100.0 + t + 10 * np.sin(t), **columns})
+
+
+def daily(n: int = 60) -> pd.DataFrame:
+    """A daily series whose dates are YYYYMMDD integers, as many exports write them."""
+    days = pd.date_range("2020-01-20", periods=n, freq="D")
+    return series(n).assign(time=days.strftime("%Y%m%d").astype(int))
+
+
+def with_inf(frame: pd.DataFrame, column: str, row: int) -> pd.DataFrame:
+    out = frame.astype({column: object})
+    out.loc[row, column] = "inf"
+    return out
 
 
 TEXT = make_text_frame(10)
@@ -123,7 +142,7 @@ CASES = {
         raw(b'text,label\n"open quote,a\nb,c\n'),
         {},
         DataError,
-        r"Cannot parse .* as CSV",
+        r"lines 2-3 read as one row of 1 field\(s\) .*: a quote opened there is never closed",
     ),
     "empty texts": (
         "text",
@@ -254,6 +273,128 @@ CASES = {
         {"batch_size": 0},
         ConfigError,
         r"data.batch_size",
+    ),
+    "bad split value": (
+        "text",
+        csv_of(TEXT.assign(split=np.where(TEXT.index == 3, "holdout", "train"))),
+        {"split_column": "split"},
+        DataError,
+        r"'holdout' at line 5",
+    ),
+    "unknown tokenizer model": (
+        "text",
+        csv_of(TEXT),
+        {"tokenizer": {"model": "sentencepiece"}},
+        ConfigError,
+        r"tokenizer.model='sentencepiece'",
+    ),
+    "zero max_length": (
+        "text",
+        csv_of(TEXT),
+        {"tokenizer": {"max_length": 0}},
+        ConfigError,
+        r"max_length must be >= 1",
+    ),
+    "inf in a series": (
+        "series",
+        csv_of(with_inf(series(), "value", 8)),
+        {},
+        DataError,
+        r"in\.csv: column 'value' holds an infinite value inf at line\(s\) 10",
+    ),
+    "inf in a covariate": (
+        "series",
+        csv_of(series(price=1.0).pipe(with_inf, "price", 40)),
+        {"covariate_columns": ["price"]},
+        DataError,
+        r"column 'price' holds an infinite value inf at line\(s\) 42",
+    ),
+    "inf in sequence features": (
+        "seq",
+        csv_of(with_inf(SEQ, "a", 5)),
+        {},
+        DataError,
+        r"in\.csv: column 'a' holds an infinite value inf at line\(s\) 7",
+    ),
+    "UTF-16 file": (
+        "text",
+        lambda t: (t / "in.csv").write_bytes(TEXT.to_csv(index=False).encode("utf-16"))
+        and t / "in.csv",
+        {},
+        DataError,
+        r"is not UTF-8: it looks like UTF-16 \(it starts with a byte-order mark\)\. "
+        r"Pass data\.encoding=utf-16",
+    ),
+    "UTF-16 file without a byte-order mark": (
+        "text",
+        raw("text,label\nhello there,a\n".encode("utf-16-le")),
+        {},
+        DataError,
+        r"looks like UTF-16 \(every other byte is zero\)",
+    ),
+    "unknown encoding name": (
+        "text",
+        csv_of(TEXT),
+        {"encoding": "utf-99"},
+        ConfigError,
+        r"data.encoding='utf-99' is not a known text encoding",
+    ),
+    "duplicate column names": (
+        "text",
+        raw(b"text,label,text\nhello there,a,again\n"),
+        {},
+        DataError,
+        r"duplicate column name\(s\) in the header: 'text' \(columns \[1, 3\]\)",
+    ),
+    "row with an extra field": (
+        "text",
+        raw(b"text,label\nhello there,a\nwell,b\nsalt, pepper,c\nok then,a\n"),
+        {},
+        DataError,
+        r"line 4 has 3 field\(s\) where the header has 2\. Quote fields that contain",
+    ),
+    "multi-character delimiter": (
+        "text",
+        csv_of(TEXT),
+        {"delimiter": "||"},
+        ConfigError,
+        r"data.delimiter must be one character, got '\|\|'; write data.delimiter=\\t",
+    ),
+    "YYYYMMDD dates with a gap": (
+        "series",
+        csv_of(daily().drop(index=30)),
+        {},
+        DataError,
+        r"irregular time steps in column 'time' \(read as dates in the form %Y%m%d "
+        r"\(YYYYMMDD\); data.time_format sets the form\).* at line\(s\) 32",
+    ),
+    "date not in data.time_format": (
+        "series",
+        csv_of(series().assign(time=pd.date_range("2020-01-01", periods=60).astype(str))),
+        {"time_format": "%d/%m/%Y"},
+        DataError,
+        r"holds '2020-01-01' at line\(s\) 2.*not a date in the form %d/%m/%Y",
+    ),
+    "month-first date read day-first": (
+        "series",
+        csv_of(series().assign(time=pd.date_range("2020-01-01", periods=60).strftime("%m/%d/%Y"))),
+        {"dayfirst": True},
+        DataError,
+        r"holds '01/13/2020' .*not a date in the form %d/%m/%Y guessed from '01/01/2020'",
+    ),
+    "val_fraction 0": (
+        "text",
+        csv_of(TEXT),
+        {"val_fraction": 0.0},
+        ConfigError,
+        r"in\.csv: the val split is empty.*data.val_fraction > 0",
+    ),
+    "val_size 0": (
+        "series",
+        csv_of(series()),
+        {"val_size": 0},
+        ConfigError,
+        r"data.val_size=0 leaves no validation window",
     ),
 }
 
