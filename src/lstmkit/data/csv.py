@@ -86,7 +86,8 @@ def _field_count_error(path: Path, encoding: str, delimiter: str) -> str | None:
         if row and len(row) != len(header):
             fields = f"{len(row)} field(s) where the header has {len(header)}"
             if reader.line_num > start and any("\n" in field for field in row):
-                return f"lines {start}-{reader.line_num} read as one row of {fields}: a quote opened there is never closed"
+                span = f"lines {start}-{reader.line_num}"
+                return f"{span} read as one row of {fields}: a quote opened there is never closed"
             return f"line {reader.line_num} has {fields}"
         start = reader.line_num + 1
     return None

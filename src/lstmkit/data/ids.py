@@ -19,7 +19,7 @@ def case_variants(values: pd.Series, limit: int = 5) -> list[list[str]]:
     return [sorted(g) for g in groups if len(g) > 1][:limit]
 
 
-def warn_variants(values: pd.Series, where: str, column: str, what: str) -> list[list[str]]:
+def warn_variants(values: pd.Series, where: str, column: str, plural: str) -> list[list[str]]:
     """Log each group of look-alike values kept apart; returns the groups (for tests and reports).
 
     Kept apart rather than merged: `Apple` and `apple` may be two stores. If they are one,
@@ -32,8 +32,8 @@ def warn_variants(values: pd.Series, where: str, column: str, what: str) -> list
             "They are kept as different %s; if they are the same, make them identical in the file.",
             where,
             column,
-            f"{what}s",
+            plural,
             "; ".join(" / ".join(repr(v) for v in g) for g in groups),
-            f"{what}s",
+            plural,
         )
     return groups

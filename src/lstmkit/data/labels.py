@@ -21,7 +21,7 @@ def clean_labels(frame: pd.DataFrame, column: str, path: str) -> pd.Series:
             "Fill in or remove those rows."
         )
     labels = labels.astype("string").str.strip()
-    warn_variants(labels, path, column, "label")
+    warn_variants(labels, path, column, "labels")
     return labels
 
 

@@ -37,7 +37,7 @@ def group_codes(ids: pd.Series, where: str, column: str, what: str) -> tuple[np.
             f"{where}: {what} column {column!r} is empty at "
             f"{file_rows(ids.index[ids.isna().to_numpy()])}."
         )
-    warn_variants(ids, where, column, what)
+    warn_variants(ids, where, column, f"{what} names" if what == "series" else f"{what}s")
     return pd.factorize(ids.astype("string"))
 
 

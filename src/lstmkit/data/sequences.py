@@ -166,7 +166,7 @@ class SequenceDataModule(ClassificationData):
                 f"step needs all of {features} and {self.step_column!r}."
             )
         labels = sequence_labels(frame, codes, ids, self.label_column, where)
-        warn_variants(labels, where, self.label_column, "label")
+        warn_variants(labels, where, self.label_column, "labels")
         if self.split_column:
             per_sequence = frame.groupby(codes)[self.split_column].first().reset_index(drop=True)
             index = column_split(per_sequence.to_frame(), self.split_column, where)
