@@ -24,9 +24,10 @@ import pytest
 import torch
 from helpers import ROOT, long_frame, make_text_frame, run_train, tiny_run_overrides
 from hydra import compose, initialize_config_dir
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 
-from lstmkit.config_checks import check_config
+from lstmkit.config_checks import check_config, instantiation_error
 from lstmkit.data.sequences import SequenceDataModule
 from lstmkit.data.text import TextDataModule
 from lstmkit.data.timeseries import TimeSeriesDataModule
@@ -316,6 +317,13 @@ CASES = {
         DataError,
         r"in\.csv: column 'a' holds an infinite value inf at line\(s\) 7",
     ),
+    "value beyond float32": (
+        "seq",
+        csv_of(SEQ.assign(a=np.where(SEQ.index == 5, 1e39, SEQ.a))),
+        {"scaler": "none"},
+        DataError,
+        r"column 'a' holds a value too large for 32-bit floats 1e\+39 at line\(s\) 7",
+    ),
     "UTF-16 file": (
         "text",
         lambda t: (
@@ -571,6 +579,16 @@ def test_bad_config_value_names_its_key(name):
         check_config(composed(overrides))
 
 
+def test_a_wrong_type_inside_a_constructor_is_one_line_naming_the_node():
+    """What train.py does when a value no check knows reaches a constructor as a string."""
+    cfg = composed(["data=text_csv", "data.batch_size=abc"])
+    with pytest.raises(InstantiationException) as raised:
+        instantiate(cfg.data)
+    error = instantiation_error(raised.value)
+    assert str(error).startswith("a value under data has the wrong type or range (TypeError: ")
+    assert "\n" not in str(error)
+
+
 @pytest.mark.parametrize("data", sorted(p.stem for p in (ROOT / "conf" / "data").glob("*.yaml")))
 def test_shipped_configs_pass_the_checks(data):
     model = "seq2seq" if data in ("airline", "sunspots", "timeseries_csv") else "lstm"
@@ -684,6 +702,14 @@ PREDICT = {
         "seq",
         lambda run, t: {"input": csv_of(with_inf(SEQ.drop(columns=["label", "split"]), "a", 5))(t)},
         r"in\.csv: column 'a' holds an infinite value inf at line\(s\) 7",
+    ),
+    "predict missing value in a forecast window": (
+        "series",
+        lambda run, t: {
+            "input": csv_of(series().assign(value=lambda d: d.value.where(d.index != 50)))(t)
+        },
+        r"missing value\(s\) in column 'value' at line\(s\) 52\. Fill them: the run was "
+        r"trained with data.missing=error\.$",
     ),
     "predict inf in a forecast window": (
         "series",

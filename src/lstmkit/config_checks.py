@@ -7,9 +7,11 @@ traceback. Keys absent from the composed config (another data kind's) are skippe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
 from lstmkit.errors import ConfigError
@@ -130,3 +132,17 @@ def check_config(cfg: DictConfig) -> None:
             "data.val_size=0 leaves no validation window, but the run picks its best "
             "checkpoint and stops early on val metrics. Set data.val_size >= data.horizon."
         )
+
+
+def instantiation_error(e: InstantiationException) -> ConfigError | None:
+    """A constructor refusing a config value's type or range (e.g. a string where a number is
+    compared), as one line naming the config node; None for other failures."""
+    cause = e.__cause__
+    if not isinstance(cause, (TypeError, ValueError)):
+        return None
+    key = re.search(r"full_key: (\S+)", str(e))
+    node = key.group(1) if key else "the config"
+    return ConfigError(
+        f"a value under {node} has the wrong type or range ({type(cause).__name__}: {cause}). "
+        f"Check the values set under {node}."
+    )

@@ -12,6 +12,7 @@ from lstmkit.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 MISSING = ("error", "interpolate", "ffill")
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the network and its metrics compute in float32
 
 
 def numeric_columns(frame: pd.DataFrame, columns: list[str], where: str) -> np.ndarray:
@@ -29,6 +30,11 @@ def numeric_columns(frame: pd.DataFrame, columns: list[str], where: str) -> np.n
         for bad, what, fix in (
             (np.isnan(out[:, j]) & raw.notna().to_numpy(), "a non-numeric value", ""),
             (np.isinf(out[:, j]), "an infinite value", " (inf is not a usable number)"),
+            (
+                np.isfinite(out[:, j]) & (np.abs(out[:, j]) > FLOAT32_MAX),
+                "a value too large for 32-bit floats",
+                " (beyond 3.4e38, it becomes inf in the network)",
+            ),
         ):
             if bad.any():
                 first = frame.index[bad][0]
@@ -40,9 +46,18 @@ def numeric_columns(frame: pd.DataFrame, columns: list[str], where: str) -> np.n
 
 
 def fill_missing(
-    values: np.ndarray, series: np.ndarray, how: str, names: list[str], index: pd.Index, where: str
+    values: np.ndarray,
+    series: np.ndarray,
+    how: str,
+    names: list[str],
+    index: pd.Index,
+    where: str,
+    settable: bool = True,
 ) -> np.ndarray:
-    """Missing values are an error by default; `interpolate` / `ffill` fill within each series."""
+    """Missing values are an error by default; `interpolate` / `ffill` fill within each series.
+
+    `settable=False` (predict, which uses the run's own setting) leaves out the hint to change it.
+    """
     if how not in MISSING:
         raise ConfigError(f"data.missing must be one of {list(MISSING)}, got {how!r}.")
     nan = np.isnan(values)
@@ -51,9 +66,14 @@ def fill_missing(
     rows = nan.any(axis=1)
     col = names[int(np.flatnonzero(nan[rows][0])[0])]
     if how == "error":
+        fix = (
+            "Fill them, or set data.missing=interpolate (linear, within each series) or "
+            "data.missing=ffill."
+            if settable
+            else "Fill them: the run was trained with data.missing=error."
+        )
         raise DataError(
-            f"{where}: missing value(s) in column {col!r} at {file_rows(index[rows])}. Fill them, "
-            "or set data.missing=interpolate (linear, within each series) or data.missing=ffill."
+            f"{where}: missing value(s) in column {col!r} at {file_rows(index[rows])}. {fix}"
         )
     frame = pd.DataFrame(values).groupby(series)
     if how == "interpolate":

@@ -69,11 +69,14 @@ def read_series(
         frame, codes = frame.iloc[order], codes[order]
     else:
         codes, names = np.zeros(len(frame), dtype=np.int64), pd.Index(["series"])
-    times = parse_times(frame[time_column], frame.index, where, time_column, time_format, dayfirst)
-    check_time_order(times, codes, frame.index, where, time_column)
+    settable = bool(option)  # predict reads with the run's settings: no hint to change them
+    times = parse_times(
+        frame[time_column], frame.index, where, time_column, time_format, dayfirst, settable
+    )
+    check_time_order(times, codes, frame.index, where, time_column, settable)
     names_ = list(value_columns) + covariates
     values = numeric_columns(frame, names_, where)
-    values = fill_missing(values, codes, missing, names_, frame.index, where)
+    values = fill_missing(values, codes, missing, names_, frame.index, where, settable)
     codes = np.asarray(codes, dtype=np.int64)
     return SeriesTable(times, values, codes, frame.index, [str(n) for n in names])
 

@@ -54,12 +54,14 @@ def parse_times(
     column: str,
     time_format: str | None = None,
     dayfirst: bool = False,
+    settable: bool = True,
 ) -> Times:
     """Numbers, or dates in `time_format` (a strftime format), guessed when it is not set.
 
     Integer columns that all read as YYYYMMDD or YYYYMM dates are taken as dates (else their
     steps look irregular: 20200131 -> 20200201); `time_format=number` keeps them numbers.
     The form assumed is logged and named in every later message about the column.
+    `settable=False` (predict, which uses the run's own settings) leaves out hints to change them.
     """
     if times.isna().any():
         raise DataError(
@@ -105,9 +107,12 @@ def parse_times(
     if bad.any():
         if fmt:
             what = f"not a date in the form {fmt}{guessed or ' (data.time_format)'}"
+        else:
+            what = "neither a number nor a date"
+        if settable:
             what += ". Set data.time_format to the file's form (e.g. %d/%m/%Y)"
         else:
-            what = "neither a number nor a date. Set data.time_format (e.g. %d.%m.%Y)"
+            what += ". Write the times as in the file the run was trained on"
         raise DataError(
             f"{where}: time column {column!r} holds {str(times[bad].iloc[0])!r} at "
             f"{file_rows(index[bad])}, {what}."
@@ -116,7 +121,12 @@ def parse_times(
 
 
 def check_time_order(
-    times: pd.Series | Times, series: np.ndarray, index: pd.Index, where: str, column: str
+    times: pd.Series | Times,
+    series: np.ndarray,
+    index: pd.Index,
+    where: str,
+    column: str,
+    settable: bool = True,
 ) -> None:
     """Time steps strictly increasing and evenly spaced within each series."""
     form = times.form if isinstance(times, Times) else ""
@@ -144,11 +154,12 @@ def check_time_order(
             if len(rows) >= 3 and pd.infer_freq(pd.DatetimeIndex(times.iloc[rows])) is None:
                 bad[rows[1 + int(np.argmax(np.diff(t[rows])))]] = True
     if bad.any():
-        read = f" (read as {form}; data.time_format sets the form)" if form else ""
+        read = f"read as {form}; data.time_format sets the form" if settable else f"read as {form}"
+        empty = " (values may be empty with data.missing=interpolate)" if settable else ""
         raise DataError(
-            f"{where}: irregular time steps in column {column!r}{read} (a gap or a changed "
-            f"interval) at {file_rows(index[bad])}. Add the missing rows (values may be empty "
-            "with data.missing=interpolate) so every series is evenly spaced."
+            f"{where}: irregular time steps in column {column!r}{f' ({read})' if form else ''} "
+            f"(a gap or a changed interval) at {file_rows(index[bad])}. Add the missing "
+            f"rows{empty} so every series is evenly spaced."
         )
 
 
