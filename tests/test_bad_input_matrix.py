@@ -754,7 +754,7 @@ def test_a_full_disk_names_the_path_and_how_to_resume(tmp_path):
     (run / "checkpoints").mkdir(parents=True)
     (run / "checkpoints" / "last.ckpt").write_bytes(b"")
     message = str(disk_error(full, run))
-    assert f"cannot write {target}: the disk is full" in message
+    assert f"cannot write {target} (run folder {run}): the disk is full" in message
     assert f"continue this run with: python train.py resume={run}" in message
     assert disk_error(OSError(errno.ENOENT, "gone", "x"), run) is None  # not a disk problem
 

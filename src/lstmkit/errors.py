@@ -40,7 +40,9 @@ def disk_error(e: OSError, run_dir: str | Path | None = None) -> UserError | Non
     else:
         return None
     path = e.filename or "a file"
-    then = "run again"
-    if run_dir is not None and (Path(run_dir) / "checkpoints" / "last.ckpt").is_file():
-        then = f"continue this run with: python train.py resume={run_dir}"
-    return UserError(f"cannot write {path}: {what}, then {then}.")
+    then, run = "run again", ""
+    if run_dir is not None:  # a library's temporary file may be all the error names
+        run = f" (run folder {run_dir})"
+        if (Path(run_dir) / "checkpoints" / "last.ckpt").is_file():
+            then = f"continue this run with: python train.py resume={run_dir}"
+    return UserError(f"cannot write {path}{run}: {what}, then {then}.")
