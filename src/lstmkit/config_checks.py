@@ -43,14 +43,11 @@ class Rule:
         if value is None and self.nullable:
             return None
         kinds = {int: "a whole number", float: "a number", bool: "true or false"}
-        ok_type = (
-            isinstance(value, bool)
-            if self.kind is bool
-            else (
-                isinstance(value, (int, float) if self.kind is float else int)
-                and not isinstance(value, bool)
-            )
-        )
+        if self.kind is bool:
+            ok_type = isinstance(value, bool)
+        else:  # bool is an int subclass: true is not a batch size
+            allowed = (int, float) if self.kind is float else int
+            ok_type = isinstance(value, allowed) and not isinstance(value, bool)
         if not ok_type:
             extra = f" {self.bounds()}" if self.bounds() else ""
             null = " (or null)" if self.nullable else ""

@@ -74,9 +74,9 @@ def read_series(
         frame[time_column], frame.index, where, time_column, time_format, dayfirst, settable
     )
     check_time_order(times, codes, frame.index, where, time_column, settable)
-    names_ = list(value_columns) + covariates
-    values = numeric_columns(frame, names_, where)
-    values = fill_missing(values, codes, missing, names_, frame.index, where, settable)
+    columns = list(value_columns) + covariates
+    values = numeric_columns(frame, columns, where)
+    values = fill_missing(values, codes, missing, columns, frame.index, where, settable)
     codes = np.asarray(codes, dtype=np.int64)
     return SeriesTable(times, values, codes, frame.index, [str(n) for n in names])
 
