@@ -1,9 +1,15 @@
 """Predict with a trained run: `python predict.py run=<run dir> input=new.csv output=preds.csv`.
 
+<<<<<<< HEAD
 Options (key=value): run, input, output (default <input>.predictions.csv), checkpoint
 (best | last | a .ckpt path), batch_size, text_column, encoding, delimiter, threads,
 keep_text (true: keep the text column in the output), id_column (the key column to join
 results back by: put first; rows with a missing or duplicated key are reported).
+=======
+Options (key=value): run, input, output (default <input>.predictions.csv; never the input),
+checkpoint (best | last | a .ckpt path), batch_size, text_column, encoding (e.g. utf-16),
+delimiter (one character; \t or tab for tabs), threads. See docs/INPUTS.md.
+>>>>>>> inputs
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from lstmkit.errors import UserError
+from lstmkit.errors import UserError, disk_error
 from lstmkit.inference.predict import predict
 
 OPTIONS = (
@@ -53,7 +59,10 @@ def main(args: list[str]) -> int:
         print(__doc__)
         return 0
     try:
-        predict(**parse(args))
+        try:
+            predict(**parse(args))
+        except OSError as e:  # a full disk or a read-only folder for the output: name the path
+            raise (disk_error(e) or e) from None
     except UserError as e:
         logging.getLogger("predict").error("%s", e)
         return e.exit_code

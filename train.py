@@ -9,7 +9,8 @@ import hydra
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
-from lstmkit.errors import UserError
+from lstmkit.config_checks import instantiation_error
+from lstmkit.errors import UserError, disk_error
 from lstmkit.pipeline import train
 from lstmkit.sweeps.jobs import in_multirun, record_failure
 
@@ -28,6 +29,10 @@ def main(cfg: DictConfig) -> float | None:
     except Exception as e:
         if isinstance(e, InstantiationException) and isinstance(e.__cause__, UserError):
             e = e.__cause__  # a data module or task refused its config: the user's mistake
+        elif isinstance(e, InstantiationException):  # e.g. a string where a number is needed
+            e = instantiation_error(e) or e
+        if isinstance(e, OSError):  # a full disk or a read-only folder: name the path
+            e = disk_error(e, cfg.paths.run_dir) or e
         if in_multirun():
             failure = record_failure(cfg.paths.run_dir, e)
             failed = failure["status"] == "failed"

@@ -77,10 +77,3 @@ def test_model_options_forward(model, pooling, tmp_path, text_csv):
     if cfg.model._target_.endswith("RecurrentClassifier"):
         net = instantiate(cfg.model, num_classes=4, vocab_size=30)
         assert net(torch.randint(1, 30, (3, 5)), torch.tensor([5, 2, 1])).shape == (3, 4)
-
-
-def test_unknown_option_is_rejected(tmp_path):
-    from hydra.errors import ConfigCompositionException
-
-    with pytest.raises(ConfigCompositionException, match="model.hiden_size"):
-        compose_cfg(["model.hiden_size=3"], tmp_path)

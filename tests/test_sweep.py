@@ -31,7 +31,7 @@ def sweep_overrides(csv, out, sweep_dir, *extra: str) -> list[str]:
 @pytest.mark.slow
 def test_grid_sweep_summary_cache_and_failed_jobs(text_csv, tmp_path):
     out, sweep = tmp_path / "outputs", tmp_path / "outputs" / "multirun" / "grid"
-    # hidden_size=0 makes two of the four jobs raise while building the model
+    # hidden_size=0 makes two of the four jobs fail the config check, before any work
     done = run_train(
         *sweep_overrides(
             text_csv,
@@ -70,10 +70,11 @@ def test_grid_sweep_summary_cache_and_failed_jobs(text_csv, tmp_path):
     assert job0["objective"]["value"] == pytest.approx(job0["metrics"]["val/acc"])
     assert json.loads((sweep / "2" / "metrics.json").read_text())["status"] == "failed"
 
-    # encoded once: job 0 misses the cache, every later job hits it
+    # encoded once: job 0 misses the cache, the other ok job hits it; the failed jobs (2, 3)
+    # stopped at the config check and read no data
     logs = [(sweep / str(i) / "train.log").read_text() for i in range(4)]
-    assert "preprocessing cache miss" in logs[0]
-    assert all("preprocessing cache hit" in log for log in logs[1:])
+    assert "preprocessing cache miss" in logs[0] and "preprocessing cache hit" in logs[1]
+    assert not any("preprocessing cache" in logs[i] for i in (2, 3))
     assert json.loads((sweep / "1" / "metrics.json").read_text())["preprocessing_cache_hit"]
 
     # each job's TensorBoard run is named by its swept overrides

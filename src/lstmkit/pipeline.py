@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lstmkit.atomic import write_json
 from lstmkit.callbacks.best_metric import BestMetric
+from lstmkit.config_checks import check_config
 from lstmkit.errors import ConfigError
 from lstmkit.resume import resume_config
 from lstmkit.runtime import configure_torch
@@ -66,6 +67,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one training job and return its final metrics (also written to metrics.json)."""
     started = time.perf_counter()
     cfg = resume_config(cfg)  # resume=<run dir>: that run's own config, continued in place
+    check_config(cfg)  # a wrong type or range fails here, naming its key, before any work
     runtime = configure_torch(cfg.runtime.threads, cfg.runtime.flush_denormal)
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.run_dir)  # chosen by Hydra: hydra.run.dir or the sweep job folder

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 
 from lstmkit.data.csv import file_rows
+from lstmkit.data.ids import warn_variants
 from lstmkit.errors import DataError
 
 
 def clean_labels(frame: pd.DataFrame, column: str, path: str) -> pd.Series:
-    """Labels as strings; a missing label is an error that names its lines."""
+    """Stripped labels as strings; a missing label is an error that names its lines, and labels
+    that differ only by case ("Sport", "sport") are named in a warning."""
     labels = frame[column]
     missing = labels.isna().to_numpy()
     if missing.any():
@@ -18,7 +20,9 @@ def clean_labels(frame: pd.DataFrame, column: str, path: str) -> pd.Series:
             f"{path}: label column {column!r} is empty at {file_rows(frame.index[missing])}. "
             "Fill in or remove those rows."
         )
-    return labels.astype("string").str.strip()
+    labels = labels.astype("string").str.strip()
+    warn_variants(labels, path, column, "labels")
+    return labels
 
 
 class LabelMap:

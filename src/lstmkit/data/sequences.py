@@ -23,11 +23,12 @@ from lstmkit.data.batches import RaggedDataset
 from lstmkit.data.cache import cache_key, is_complete
 from lstmkit.data.classified import ClassificationData
 from lstmkit.data.csv import file_rows, read_csv
+from lstmkit.data.ids import warn_variants
 from lstmkit.data.labels import LabelMap
 from lstmkit.data.ragged import Ragged
+from lstmkit.data.readers import group_sequences
 from lstmkit.data.scalers import Scaler
-from lstmkit.data.split import SPLITS, column_split, stratified_split
-from lstmkit.data.timeseries import numeric_columns
+from lstmkit.data.split import SPLITS, check_coverage, column_split, stratified_split
 from lstmkit.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -53,21 +54,6 @@ def sequence_labels(
             f"labels in column {column!r} on different rows; one label per sequence."
         )
     return first.reset_index(drop=True)
-
-
-def check_steps(
-    steps: np.ndarray, codes: np.ndarray, index: pd.Index, where: str, column: str
-) -> None:
-    """Within each sequence the step column must be strictly increasing in file order."""
-    same = np.r_[False, codes[1:] == codes[:-1]]
-    diff = np.r_[0.0, np.diff(steps)]
-    for mask, what in ((same & (diff == 0), "duplicate"), (same & (diff < 0), "unsorted")):
-        if mask.any():
-            raise DataError(
-                f"{where}: {what} step(s) in column {column!r} at "
-                f"{file_rows(index[mask])}. Each sequence needs its rows in "
-                "increasing step order, one row per step."
-            )
 
 
 class SequenceDataModule(ClassificationData):
@@ -170,15 +156,8 @@ class SequenceDataModule(ClassificationData):
         features = self.feature_columns or [c for c in frame.columns if c not in set(cols.values())]
         if not features:
             raise DataError(f"{where}: no feature columns besides {sorted(set(cols.values()))}.")
-        if frame[self.id_column].isna().any():
-            rows = frame.index[frame[self.id_column].isna().to_numpy()]
-            raise DataError(f"{where}: id column {self.id_column!r} is empty at {file_rows(rows)}.")
-        codes, ids = pd.factorize(frame[self.id_column].astype("string"))
-        order = np.argsort(codes, kind="stable")  # each sequence's rows together, in file order
-        frame, codes = frame.iloc[order], codes[order]
-        steps = numeric_columns(frame, [self.step_column], where)[:, 0]
-        check_steps(steps, codes, frame.index, where, self.step_column)
-        values = numeric_columns(frame, features, where)
+        rows = group_sequences(frame, self.id_column, self.step_column, features, where)
+        frame, codes, ids, steps, values = rows.frame, rows.codes, rows.ids, rows.steps, rows.values
         nan = np.isnan(np.c_[values, steps])
         if nan.any():
             rows = nan.any(axis=1)
@@ -187,6 +166,7 @@ class SequenceDataModule(ClassificationData):
                 f"step needs all of {features} and {self.step_column!r}."
             )
         labels = sequence_labels(frame, codes, ids, self.label_column, where)
+        warn_variants(labels, where, self.label_column, "labels")
         if self.split_column:
             per_sequence = frame.groupby(codes)[self.split_column].first().reset_index(drop=True)
             index = column_split(per_sequence.to_frame(), self.split_column, where)
@@ -214,6 +194,7 @@ class SequenceDataModule(ClassificationData):
             np.save(out / f"{split}.labels.npy", y)
             np.save(out / f"{split}.ids.npy", np.asarray(ids[index[split]], dtype=str))
             counts[split] = len(y)
+        check_coverage(labels, index, where, self.label_column)
         spec = {
             "kind": "sequences",
             "id_column": self.id_column,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from lstmkit.errors import ConfigError, DataError
 
+log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 
 
@@ -50,3 +53,32 @@ def column_split(frame: pd.DataFrame, column: str, path: str) -> dict[str, np.nd
     if len(out["train"]) == 0:
         raise DataError(f"{path}: split column {column!r} marks no rows as 'train'.")
     return out
+
+
+def check_coverage(
+    labels: pd.Series, index: dict[str, np.ndarray], where: str, column: str
+) -> None:
+    """An empty val split is an error (checkpoints and early stopping watch val metrics); a
+    class missing from val or test is a warning, since its scores there will be absent."""
+    if len(index["val"]) == 0:
+        raise ConfigError(
+            f"{where}: the val split is empty, but the run picks its best checkpoint and stops "
+            "early on val metrics. Set data.val_fraction > 0 (e.g. 0.1), or mark val rows in "
+            "the split column."
+        )
+    classes = set(labels.iloc[index["train"]].unique().tolist())
+    for split in ("val", "test"):
+        if len(index[split]) == 0:
+            continue
+        absent = sorted(classes - set(labels.iloc[index[split]].unique().tolist()))
+        if absent:
+            log.warning(
+                "%s: class(es) %s of column %r have no example in the %s split (too rare for "
+                "its fraction); their %s scores are not measured. Add examples or use a split "
+                "column.",
+                where,
+                absent,
+                column,
+                split,
+                split,
+            )

@@ -21,7 +21,7 @@ from lstmkit.data.classified import ClassificationData
 from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.labels import LabelMap, clean_labels
 from lstmkit.data.ragged import Ragged
-from lstmkit.data.split import SPLITS, column_split, stratified_split
+from lstmkit.data.split import SPLITS, check_coverage, column_split, stratified_split
 from lstmkit.data.tokenization import TextEncoder, TokenizerConfig
 from lstmkit.errors import ConfigError, DataError
 
@@ -172,6 +172,7 @@ class TextDataModule(ClassificationData):
             encoded.take(index[split]).save(out / split)
             np.save(out / f"{split}.labels.npy", y)
             counts[split] = len(y)
+        check_coverage(frame[self.label_column], index, where, self.label_column)
         encoder.save(out)
         (out / "preprocessor.json").write_text(
             json.dumps(self._preprocessor_spec(labels), indent=2)

@@ -17,105 +17,19 @@ from typing import Any
 
 import lightning as L
 import numpy as np
-import pandas as pd
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
 
 from lstmkit.atomic import write_json
 from lstmkit.data import builtin
 from lstmkit.data.batches import collate
-from lstmkit.data.csv import file_rows, read_csv
+from lstmkit.data.readers import SeriesTable, read_series
 from lstmkit.data.scalers import Scaler
 from lstmkit.data.split import SPLITS
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.forecast_metrics import mase_scale, seasonal_naive_index
 
 log = logging.getLogger(__name__)
-MISSING = ("error", "interpolate", "ffill")
-
-
-def numeric_columns(frame: pd.DataFrame, columns: list[str], where: str) -> np.ndarray:
-    """Columns as float64 [N, C]; a non-numeric cell is an error naming its line and value."""
-    out = np.empty((len(frame), len(columns)))
-    for j, col in enumerate(columns):
-        raw = frame[col]
-        # Arrow marks a failed conversion as NaN, not as null: test the float values
-        num = pd.to_numeric(raw, errors="coerce").astype("float64")
-        out[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = np.isnan(out[:, j]) & raw.notna().to_numpy()
-        if bad.any():
-            first = frame.index[bad][0]
-            raise DataError(
-                f"{where}: column {col!r} holds a non-numeric value {raw.loc[first]!r} at "
-                f"{file_rows(frame.index[bad])}. Fix or remove those cells."
-            )
-    return out
-
-
-def fill_missing(
-    values: np.ndarray, series: np.ndarray, how: str, names: list[str], index: pd.Index, where: str
-) -> np.ndarray:
-    """Missing values are an error by default; `interpolate` / `ffill` fill within each series."""
-    if how not in MISSING:
-        raise ConfigError(f"data.missing must be one of {list(MISSING)}, got {how!r}.")
-    nan = np.isnan(values)
-    if not nan.any():
-        return values
-    rows = nan.any(axis=1)
-    col = names[int(np.flatnonzero(nan[rows][0])[0])]
-    if how == "error":
-        raise DataError(
-            f"{where}: missing value(s) in column {col!r} at {file_rows(index[rows])}. Fill them, "
-            "or set data.missing=interpolate (linear, within each series) or data.missing=ffill."
-        )
-    frame = pd.DataFrame(values).groupby(series)
-    if how == "interpolate":
-        filled = frame.transform(lambda s: s.interpolate(limit_direction="both"))
-    else:
-        filled = frame.ffill()
-    out = filled.to_numpy(np.float64)
-    if np.isnan(out).any():
-        left = np.isnan(out).any(axis=1)
-        raise DataError(
-            f"{where}: cannot fill the missing value(s) at {file_rows(index[left])} "
-            f"(data.missing={how}: nothing before them in their series). Fill or drop them."
-        )
-    log.warning("filled %d missing value(s) with data.missing=%s", int(nan.sum()), how)
-    return out
-
-
-def check_time_order(
-    times: pd.Series, series: np.ndarray, index: pd.Index, where: str, column: str
-) -> None:
-    """Time steps strictly increasing and evenly spaced within each series."""
-    numeric = pd.api.types.is_numeric_dtype(times)
-    t = times.to_numpy(np.float64) if numeric else times.to_numpy("datetime64[ns]").astype(np.int64)
-    same = np.r_[False, series[1:] == series[:-1]]
-    diff = np.r_[0, np.diff(t)]
-    for mask, what, hint in (
-        (same & (diff == 0), "duplicate", "Remove or aggregate the duplicate rows."),
-        (same & (diff < 0), "unsorted", "Sort the file by time (within each series)."),
-    ):
-        if mask.any():
-            raise DataError(
-                f"{where}: {what} time step(s) in column {column!r} at "
-                f"{file_rows(index[mask])}. {hint}"
-            )
-    if numeric:
-        first = pd.Series(np.where(same, diff, np.nan)).groupby(series).transform("first")
-        bad = same & (diff != first.to_numpy())
-    else:  # calendar steps (months, years) differ in length: ask pandas for the frequency
-        bad = np.zeros(len(t), dtype=bool)
-        for s in np.unique(series):
-            rows = np.flatnonzero(series == s)
-            if len(rows) >= 3 and pd.infer_freq(pd.DatetimeIndex(times.iloc[rows])) is None:
-                bad[rows[1 + int(np.argmax(np.diff(t[rows])))]] = True
-    if bad.any():
-        raise DataError(
-            f"{where}: irregular time steps in column {column!r} (a gap or a changed interval) "
-            f"at {file_rows(index[bad])}. Add the missing rows (values may be empty with "
-            "data.missing=interpolate) so every series is evenly spaced."
-        )
 
 
 def span_origins(start: int, stop: int, input_length: int, horizon: int, stride: int) -> np.ndarray:
@@ -222,6 +136,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
         encoding: str = "utf-8",
         delimiter: str = ",",
         builtin: str | None = None,
+        time_format: str | None = None,
+        dayfirst: bool = False,
     ) -> None:
         super().__init__()
         values = [value_columns] if isinstance(value_columns, str) else list(value_columns)
@@ -248,6 +164,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.eval_batch_size = eval_batch_size or 2 * batch_size
         self.windows_per_epoch, self.num_workers, self.seed = windows_per_epoch, num_workers, seed
         self.encoding, self.delimiter, self.builtin = encoding, delimiter, builtin
+        self.time_format, self.dayfirst = time_format, dayfirst
         self.splits: dict[str, WindowDataset] = {}
         self.scaler: Scaler | None = None
         self.series_names: list[str] = []
@@ -258,47 +175,21 @@ class TimeSeriesDataModule(L.LightningDataModule):
             builtin.materialise(self.builtin, self.path)
 
     # -- reading and checking -----------------------------------------------------------------
-    def _read(self) -> tuple[pd.Series, np.ndarray, np.ndarray, pd.Index]:
-        where = str(self.path)
-        cols = {"data.time_column": self.time_column}
-        cols |= {f"data.value_columns[{i}]": c for i, c in enumerate(self.value_columns)}
-        cols |= {f"data.covariate_columns[{i}]": c for i, c in enumerate(self.covariate_columns)}
-        if self.series_column:
-            cols["data.series_column"] = self.series_column
-        frame = read_csv(self.path, cols, self.encoding, self.delimiter)
-        if self.series_column:
-            ids = frame[self.series_column]
-            if ids.isna().any():
-                raise DataError(
-                    f"{where}: series column {self.series_column!r} is empty at "
-                    f"{file_rows(frame.index[ids.isna().to_numpy()])}."
-                )
-            codes, names = pd.factorize(ids.astype("string"))
-            order = np.argsort(codes, kind="stable")  # group rows by series, keep file order
-            frame, codes = frame.iloc[order], codes[order]
-            self.series_names = [str(n) for n in names]
-        else:
-            codes, self.series_names = np.zeros(len(frame), dtype=np.int64), ["series"]
-        times = frame[self.time_column]
-        if times.isna().any():
-            raise DataError(
-                f"{where}: time column {self.time_column!r} is empty at "
-                f"{file_rows(frame.index[times.isna().to_numpy()])}."
-            )
-        if not pd.api.types.is_numeric_dtype(times):
-            parsed = pd.to_datetime(times.astype("string"), errors="coerce")
-            bad = parsed.isna().to_numpy()
-            if bad.any():
-                raise DataError(
-                    f"{where}: time column {self.time_column!r} holds {times[bad].iloc[0]!r} at "
-                    f"{file_rows(frame.index[bad])}, neither a number nor a date."
-                )
-            times = parsed
-        check_time_order(times, codes, frame.index, where, self.time_column)
-        names = self.value_columns + self.covariate_columns
-        values = numeric_columns(frame, names, where)
-        values = fill_missing(values, codes, self.missing, names, frame.index, where)
-        return times, values, np.asarray(codes, dtype=np.int64), frame.index
+    def _read(self) -> SeriesTable:
+        table = read_series(
+            self.path,
+            self.time_column,
+            self.value_columns,
+            self.series_column,
+            self.covariate_columns,
+            self.missing,
+            self.time_format,
+            self.dayfirst,
+            self.encoding,
+            self.delimiter,
+        )
+        self.series_names = table.names
+        return table
 
     def _span_sizes(self, length: int) -> tuple[int, int]:
         def steps(size: float, name: str) -> int:
@@ -314,7 +205,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
             return
         self.prepare_data()
         where = str(self.path)
-        _, values, series, _ = self._read()
+        table = self._read()
+        values, series = table.values, table.codes
         targets = len(self.value_columns)
         num_series = len(self.series_names)
         starts = np.searchsorted(series, np.arange(num_series))
@@ -380,6 +272,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
         counts = {s: len(d) for s, d in self.splits.items()}
         if counts["train"] == 0:
             raise DataError(f"{where}: no training window fits; shorten data.input_length.")
+        if counts["val"] == 0:
+            raise ConfigError(
+                "data.val_size=0 leaves no validation window, but the run picks its best "
+                "checkpoint and stops early on val metrics. Set data.val_size >= data.horizon."
+            )
         self.mase = mase
         log.info(
             "series %d, windows %s (input %d, horizon %d, stride %d), scaler %s%s",

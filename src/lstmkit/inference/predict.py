@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from lstmkit.atomic import atomic_path, write_json
+from lstmkit.config_checks import WHOLE, check_value
 from lstmkit.errors import ConfigError
 from lstmkit.inference.keys import key_first
 from lstmkit.inference.run import load_run
@@ -25,6 +26,28 @@ def flag(value: bool | str, name: str) -> bool:
     if str(value).lower() not in ("true", "false"):
         raise ConfigError(f"{name} must be true or false, got {value!r}.")
     return str(value).lower() == "true"
+
+
+def whole_number(value: str | int, key: str) -> int:
+    """A command-line number as an int, or a ConfigError naming `key`."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a whole number >= 1, got {value!r}.") from None
+    check_value(key, number, WHOLE)
+    return number
+
+
+def output_path(input: str, output: str | None) -> Path:
+    """`<input>.predictions.csv` by default; never the input itself (its rows would be lost)."""
+    out = Path(output) if output else Path(input).with_suffix(".predictions.csv")
+    written = (out, out.with_name(out.name + ".report.json"))
+    if any(Path(input).resolve() == path.resolve() for path in written):
+        raise ConfigError(
+            f"output={out} would overwrite the input {input}; give another output=<file.csv> "
+            "(the default is <input>.predictions.csv)."
+        )
+    return out
 
 
 def predict(
@@ -47,8 +70,8 @@ def predict(
     Text runs: `keep_text` keeps the text column; `id_column` puts that key column first and
     reports rows whose key is missing or duplicated.
     """
-    if int(batch_size) < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}.")
+    batch_size = whole_number(batch_size, "batch_size")
+    out = output_path(input, output)
     started = time.perf_counter()
     configure_torch(threads)
     loaded = load_run(run, checkpoint)
@@ -62,19 +85,18 @@ def predict(
         from lstmkit.inference.text import classify_texts
 
         frame, report = classify_texts(
-            loaded, input, text_column, int(batch_size), encoding, delimiter, keep_text
+            loaded, input, text_column, batch_size, encoding, delimiter, keep_text
         )
         if id_column:
             frame = key_first(frame, id_column, report, input)
     elif kind == "sequences":
         from lstmkit.inference.sequences import classify_sequences
 
-        frame, report = classify_sequences(loaded, input, int(batch_size), encoding, delimiter)
+        frame, report = classify_sequences(loaded, input, batch_size, encoding, delimiter)
     else:
         from lstmkit.inference.timeseries import forecast_series
 
-        frame, report = forecast_series(loaded, input, int(batch_size), encoding, delimiter)
-    out = Path(output) if output else Path(input).with_suffix(".predictions.csv")
+        frame, report = forecast_series(loaded, input, batch_size, encoding, delimiter)
     with atomic_path(out) as tmp:
         frame.to_csv(tmp, index=False)
     summary = {

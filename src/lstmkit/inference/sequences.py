@@ -7,9 +7,8 @@ import pandas as pd
 
 from lstmkit.data.csv import read_csv
 from lstmkit.data.ragged import Ragged
+from lstmkit.data.readers import group_sequences
 from lstmkit.data.scalers import Scaler
-from lstmkit.data.sequences import check_steps
-from lstmkit.data.timeseries import numeric_columns
 from lstmkit.inference.batching import add_class_columns, probabilities
 from lstmkit.inference.report import PredictReport
 from lstmkit.inference.run import LoadedRun
@@ -23,17 +22,13 @@ def classify_sequences(
     id_col, step_col, features = spec["id_column"], spec["step_column"], spec["feature_columns"]
     cols = {"id_column": id_col, "step_column": step_col}
     cols |= {f"feature_columns[{i}]": c for i, c in enumerate(features)}
-    frame = read_csv(path, cols, encoding, delimiter)
+    frame = read_csv(path, cols, encoding, delimiter, option="")
     report = PredictReport(rows=len(frame))
     no_id = frame[id_col].isna().to_numpy()
     report.add("no_id", frame.index[no_id], f"empty {id_col!r}; not predicted")
     frame = frame.loc[~no_id]
-    codes, ids = pd.factorize(frame[id_col].astype("string"))
-    order = np.argsort(codes, kind="stable")
-    frame, codes = frame.iloc[order], codes[order]
-    steps = numeric_columns(frame, [step_col], str(path))[:, 0]
-    check_steps(steps, codes, frame.index, str(path), step_col)
-    values = numeric_columns(frame, features, str(path))
+    rows = group_sequences(frame, id_col, step_col, features, str(path))
+    frame, codes, ids, values = rows.frame, rows.codes, rows.ids, rows.values
     missing_rows = np.isnan(values).any(axis=1)
     bad = np.zeros(len(ids), dtype=bool)
     bad[codes[missing_rows]] = True

@@ -39,7 +39,7 @@ def classify_texts(
     """One output row per input row: label, class probabilities, token counts and a status;
     the input's other columns (and its text column with `keep_text`) kept beside them."""
     column = text_column or run.spec["text_column"]
-    frame = read_csv(path, {"text_column": column}, encoding, delimiter)
+    frame = read_csv(path, {"text_column": column}, encoding, delimiter, option="")
     report = PredictReport(rows=len(frame))
     text = frame[column].astype("string")
     empty = (text.isna() | (text.str.strip() == "")).to_numpy()

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lstmkit.data.readers import read_series
 from lstmkit.data.scalers import Scaler
-from lstmkit.data.timeseries import TimeSeriesDataModule
 from lstmkit.inference.report import PredictReport
 from lstmkit.inference.run import LoadedRun
 
@@ -29,19 +29,20 @@ def forecast_series(
 ) -> tuple[pd.DataFrame, PredictReport]:
     """`horizon` rows per usable series (original units); one status row per unusable one."""
     spec, data = run.spec, run.config.get("data", {})
-    reader = TimeSeriesDataModule(
+    table = read_series(  # the training reader's checks, in the run's own time format
         path,
-        time_column=spec["time_column"],
-        value_columns=spec["value_columns"],
-        series_column=spec["series_column"],
-        covariate_columns=spec["covariate_columns"],
-        input_length=spec["input_length"],
-        horizon=spec["horizon"],
+        spec["time_column"],
+        spec["value_columns"],
+        spec["series_column"],
+        spec["covariate_columns"],
         missing=data.get("missing", "error"),
+        time_format=data.get("time_format"),
+        dayfirst=bool(data.get("dayfirst", False)),
         encoding=encoding,
         delimiter=delimiter,
+        option="",
     )
-    times, values, codes, index = reader._read()  # the training reader's checks, unchanged
+    times, values, codes, index = table.times.values, table.values, table.codes, table.index
     known = {name: i for i, name in enumerate(spec["series"])}
     scaler = Scaler.from_dict(spec["scaler"])
     length, horizon = spec["input_length"], spec["horizon"]
@@ -49,7 +50,7 @@ def forecast_series(
     windows, owners, usable, rows = [], [], [], []
     unknown_rows: list[np.ndarray] = []
     short_rows: list[np.ndarray] = []
-    for s, name in enumerate(reader.series_names):
+    for s, name in enumerate(table.names):
         mine = np.flatnonzero(codes == s)
         train_id = known.get(name) if spec["series_column"] else 0
         if train_id is None:
@@ -92,7 +93,7 @@ def forecast_series(
                 }
                 rows.append(row)
     report.predicted = len(windows)
-    report.totals = {"series": len(reader.series_names), "forecast_series": len(windows)}
+    report.totals = {"series": len(table.names), "forecast_series": len(windows)}
     cat = np.concatenate
     report.add(
         "unknown_series",

@@ -1,0 +1,145 @@
+"""Config values checked before anything runs: a wrong type or range names its key.
+
+Without this, `optimizer.lr=-1` failed inside the first training step, `data.batch_size=abc`
+inside Hydra's instantiate and `data.val_fraction=0` at the end of the first epoch, each with a
+traceback. Keys absent from the composed config (another data kind's) are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.errors import InstantiationException
+from omegaconf import DictConfig, OmegaConf
+
+from lstmkit.errors import ConfigError
+
+_ABSENT = object()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A value's kind (int / float / bool) and bounds; `open_*` excludes the bound itself."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    nullable: bool = False
+
+    def bounds(self) -> str:
+        if self.low is not None and self.high is not None:
+            left, right = "(" if self.open_low else "[", ")" if self.open_high else "]"
+            return f"in {left}{self.low:g}, {self.high:g}{right}"
+        if self.low is not None:
+            return f"{'>' if self.open_low else '>='} {self.low:g}"
+        return ""
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with `value`, or None."""
+        if value is None and self.nullable:
+            return None
+        kinds = {int: "a whole number", float: "a number", bool: "true or false"}
+        if self.kind is bool:
+            ok_type = isinstance(value, bool)
+        else:  # bool is an int subclass: true is not a batch size
+            allowed = (int, float) if self.kind is float else int
+            ok_type = isinstance(value, allowed) and not isinstance(value, bool)
+        if not ok_type:
+            extra = f" {self.bounds()}" if self.bounds() else ""
+            null = " (or null)" if self.nullable else ""
+            return f"must be {kinds[self.kind]}{extra}{null}, got {value!r}"
+        low_bad = self.low is not None and (
+            value <= self.low if self.open_low else value < self.low
+        )
+        high_bad = self.high is not None and (
+            value >= self.high if self.open_high else value > self.high
+        )
+        return f"must be {self.bounds()}, got {value}" if low_bad or high_bad else None
+
+
+WHOLE = Rule(int, 1)
+FRACTION = Rule(float, 0, 1, open_high=True)
+FLAG = Rule(bool)
+RULES: dict[str, Rule] = {
+    "seed": Rule(int, 0),
+    "optimizer.lr": Rule(float, 0, open_low=True),
+    "optimizer.weight_decay": Rule(float, 0),
+    "optimizer.momentum": Rule(float, 0),
+    "data.batch_size": WHOLE,
+    "data.eval_batch_size": Rule(int, 1, nullable=True),
+    "data.val_fraction": FRACTION,
+    "data.test_fraction": FRACTION,
+    "data.epoch_repeats": WHOLE,
+    "data.num_workers": Rule(int, 0),
+    "data.pool_factor": WHOLE,
+    "data.input_length": WHOLE,
+    "data.horizon": WHOLE,
+    "data.stride": WHOLE,
+    "data.season": WHOLE,
+    "data.val_size": Rule(float, 0),
+    "data.test_size": Rule(float, 0),
+    "data.windows_per_epoch": Rule(int, 1, nullable=True),
+    "data.drop_duplicates": FLAG,
+    "data.drop_empty": FLAG,
+    "data.use_cache": FLAG,
+    "data.log_transform": FLAG,
+    "data.dayfirst": FLAG,
+    "data.tokenizer.vocab_size": WHOLE,
+    "data.tokenizer.max_length": WHOLE,
+    "data.tokenizer.min_frequency": Rule(int, 0),
+    "data.tokenizer.lowercase": FLAG,
+    "model.embedding_dim": WHOLE,
+    "model.hidden_size": WHOLE,
+    "model.num_layers": WHOLE,
+    "model.bidirectional": FLAG,
+    "model.dropout": FRACTION,
+    "model.embedding_dropout": FRACTION,
+    "model.head_dropout": FRACTION,
+    "trainer.max_epochs": WHOLE,
+    "trainer.log_every_n_steps": WHOLE,
+    "trainer.gradient_clip_val": Rule(float, 0, nullable=True),
+}
+
+
+def check_value(key: str, value: Any, rule: Rule) -> None:
+    """Raise ConfigError naming `key` if `value` breaks `rule`."""
+    problem = rule.problem(value)
+    if problem:
+        raise ConfigError(f"{key} {problem}.")
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Every known numeric / boolean setting has the right type and range; val is not empty."""
+    for key, rule in RULES.items():
+        value = OmegaConf.select(cfg, key, default=_ABSENT)
+        if value is not _ABSENT:
+            check_value(key, value, rule)
+    data = cfg.get("data") or {}
+    if "val_fraction" in data and data.val_fraction == 0 and not data.get("split_column"):
+        raise ConfigError(
+            "data.val_fraction=0 leaves no validation split, but the run picks its best "
+            "checkpoint and stops early on val metrics. Use e.g. data.val_fraction=0.1."
+        )
+    if "val_size" in data and data.val_size == 0:
+        raise ConfigError(
+            "data.val_size=0 leaves no validation window, but the run picks its best "
+            "checkpoint and stops early on val metrics. Set data.val_size >= data.horizon."
+        )
+
+
+def instantiation_error(e: InstantiationException) -> ConfigError | None:
+    """A constructor refusing a config value's type or range (e.g. a string where a number is
+    compared), as one line naming the config node; None for other failures."""
+    cause = e.__cause__
+    if not isinstance(cause, (TypeError, ValueError)):
+        return None
+    key = re.search(r"full_key: (\S+)", str(e))
+    node = key.group(1) if key else "the config"
+    return ConfigError(
+        f"a value under {node} has the wrong type or range ({type(cause).__name__}: {cause}). "
+        f"Check the values set under {node}."
+    )
