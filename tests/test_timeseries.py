@@ -37,7 +37,7 @@ def write(tmp_path, frame: pd.DataFrame):
 
 def module(path, **kw) -> TimeSeriesDataModule:
     kw = {"input_length": 8, "horizon": 4, "val_size": 8, "test_size": 8, "season": 4} | kw
-    return TimeSeriesDataModule(str(path), **kw)
+    return TimeSeriesDataModule(str(path), cache_dir=str(path.parent / "cache"), **kw)
 
 
 def positions(batch) -> tuple[np.ndarray, np.ndarray]:

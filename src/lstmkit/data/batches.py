@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from lstmkit.data.ragged import Ragged
+from lstmkit.data.replicas import Replicas
 from lstmkit.data.sampler import BucketBatchSampler
 
 
@@ -44,6 +45,17 @@ def collate(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return batch
 
 
+def batch_loader(data: Dataset, batch_sampler: Sampler[list[int]], num_workers: int) -> DataLoader:
+    """A DataLoader over whole batches: the sampler picks them, the dataset pads them."""
+    return DataLoader(
+        data,
+        batch_sampler=batch_sampler,
+        collate_fn=collate,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )
+
+
 def bucketed_loader(
     data: RaggedDataset,
     batch_size: int,
@@ -51,26 +63,21 @@ def bucketed_loader(
     seed: int,
     pool_factor: int,
     num_workers: int,
-    trainer: object | None = None,
+    replicas: Replicas | None = None,
 ) -> DataLoader:
-    """A DataLoader of length-bucketed batches, sharded across DDP ranks when a trainer runs.
+    """A DataLoader of length-bucketed batches, sharded across DDP `replicas`.
 
-    The sampler starts at the trainer's epoch, so a resumed run draws the same order.
+    The sampler starts at the replicas' epoch, so a resumed run draws the same order.
     """
+    replicas = replicas or Replicas()
     sampler = BucketBatchSampler(
         data.inputs.lengths,
         batch_size,
         shuffle=shuffle,
         seed=seed,
         pool_factor=pool_factor,
-        num_replicas=trainer.world_size if trainer is not None else 1,
-        rank=trainer.global_rank if trainer is not None else 0,
-        epoch=trainer.current_epoch if trainer is not None else 0,
+        num_replicas=replicas.world_size,
+        rank=replicas.rank,
+        epoch=replicas.epoch,
     )
-    return DataLoader(
-        data,
-        batch_sampler=sampler,
-        collate_fn=collate,
-        num_workers=num_workers,
-        persistent_workers=num_workers > 0,
-    )
+    return batch_loader(data, sampler, num_workers)
