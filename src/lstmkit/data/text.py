@@ -26,9 +26,8 @@ log = logging.getLogger(__name__)
 
 def normalise_whitespace(texts: pd.Series) -> pd.Series:
     """Collapse runs of whitespace (vectorised in Arrow) so near-identical copies compare equal."""
-    arr = pc.utf8_trim_whitespace(
-        pc.replace_substring_regex(texts.array._pa_array, r"\s+", " ")  # noqa: SLF001
-    )
+    arrow = pa.array(texts.array)  # the public Arrow interface of a pandas array
+    arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arrow, r"\s+", " "))
     return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=texts.index)
 
 

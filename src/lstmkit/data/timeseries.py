@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -223,9 +223,9 @@ class TimeSeriesDataModule(CsvDataModule):
         self,
         path: str,
         time_column: str = "time",
-        value_columns: list[str] | str = "value",
+        value_columns: Sequence[str] | str = ("value",),
         series_column: str | None = None,
-        covariate_columns: list[str] | None = None,
+        covariate_columns: Sequence[str] = (),
         input_length: int = 24,
         horizon: int = 12,
         stride: int = 1,
@@ -252,7 +252,7 @@ class TimeSeriesDataModule(CsvDataModule):
             raise ConfigError("data.value_columns must name at least one column.")
         self.time_column, self.value_columns = time_column, values
         self.series_column = series_column
-        self.covariate_columns = list(covariate_columns or [])
+        self.covariate_columns = list(covariate_columns)
         self.input_length, self.horizon, self.stride = int(input_length), int(horizon), int(stride)
         self.val_size, self.test_size = val_size, test_size
         self.scaler_kind, self.log_transform, self.missing = scaler, log_transform, missing
