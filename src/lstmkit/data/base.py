@@ -79,7 +79,10 @@ class CsvDataModule(L.LightningDataModule, ABC):
     # -- the hooks a dataset kind writes --------------------------------------------------------
     @abstractmethod
     def _cache_config(self) -> dict[str, Any]:
-        """Every setting that changes what `_build` writes (batching settings do not)."""
+        """Every setting that changes what `_build` writes (batching settings do not).
+
+        The base class adds the kind, the file's bytes and how it is read (encoding, delimiter).
+        """
 
     @abstractmethod
     def _build(self, out: Path) -> None:
@@ -114,7 +117,8 @@ class CsvDataModule(L.LightningDataModule, ABC):
         self.prepare_data()  # idempotent; covers callers that skip prepare_data (tests, predict)
         if not self.path.is_file():
             read_csv(self.path, {}, self.encoding, self.delimiter)  # raises the clear error
-        folder = self.cache_dir / cache_key({"kind": self.kind, **self._cache_config()}, self.path)
+        settings = {"kind": self.kind, "read": [self.encoding, self.delimiter]}
+        folder = self.cache_dir / cache_key(settings | self._cache_config(), self.path)
         self.cache_folder = folder
         problem = damage(folder) if self.use_cache and folder.exists() else None
         if problem:

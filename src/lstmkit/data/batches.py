@@ -11,7 +11,21 @@ from lstmkit.data.replicas import Replicas
 from lstmkit.data.sampler import BucketBatchSampler
 
 
-class RaggedDataset(Dataset):
+class BatchDataset(Dataset):
+    """A dataset that builds whole batches: DataLoader hands `__getitems__` a batch of indices.
+
+    Subclasses write `__len__` and `__getitems__` (one vectorised gather per batch); a single
+    example is a batch of one.
+    """
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([i])
+
+    def __getitems__(self, index: list[int]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+
+class RaggedDataset(BatchDataset):
     """Inputs as a Ragged array, one target per example (or a Ragged of targets).
 
     DataLoader calls `__getitems__` with a batch of indices, so padding happens once per
@@ -24,9 +38,6 @@ class RaggedDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.inputs)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return self.__getitems__([i])
 
     def __getitems__(self, index: list[int]) -> dict[str, torch.Tensor]:
         idx = np.asarray(index, dtype=np.int64)

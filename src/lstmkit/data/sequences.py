@@ -100,16 +100,10 @@ class SequenceDataModule(ClassificationData):
 
     def _cache_config(self) -> dict[str, Any]:
         return {
-            "columns": [
-                self.id_column,
-                self.step_column,
-                self.feature_columns,
-                self.label_column,
-                self.split_column,
-            ],
+            "columns": [self.id_column, self.step_column, self.label_column, self.split_column],
+            "features": self.feature_columns,
             "split": [self.val_fraction, self.test_fraction, self.seed],
             "scaler": self.scaler_kind,
-            "read": [self.encoding, self.delimiter],
         }
 
     def _build(self, out: Path) -> None:

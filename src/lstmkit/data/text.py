@@ -68,7 +68,7 @@ class TextDataModule(ClassificationData):
         return {
             "columns": [self.text_column, self.label_column, self.split_column],
             "split": [self.val_fraction, self.test_fraction, self.seed],
-            "clean": [self.drop_duplicates, self.drop_empty, self.encoding, self.delimiter],
+            "clean": [self.drop_duplicates, self.drop_empty],
             "tokenizer": self.tokenizer_cfg.to_dict(),
         }
 

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Sampler, SequentialSampler
 
 from lstmkit.data.base import CsvDataModule
-from lstmkit.data.batches import batch_loader
+from lstmkit.data.batches import BatchDataset, batch_loader
 from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.replicas import Replicas
 from lstmkit.data.scalers import Scaler
@@ -165,7 +165,7 @@ class WindowSampler(Sampler[int]):
         return self.per_rank
 
 
-class WindowDataset(Dataset):
+class WindowDataset(BatchDataset):
     """Windows as first-target row indices into flat arrays: each batch is one gather."""
 
     def __init__(
@@ -186,9 +186,6 @@ class WindowDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.origins)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return self.__getitems__([i])
 
     def __getitems__(self, index: list[int]) -> dict[str, torch.Tensor]:
         idx = np.asarray(index, dtype=np.int64)
@@ -265,16 +262,11 @@ class TimeSeriesDataModule(CsvDataModule):
 
     def _cache_config(self) -> dict[str, Any]:
         return {
-            "columns": [
-                self.time_column,
-                self.value_columns,
-                self.series_column,
-                self.covariate_columns,
-            ],
+            "columns": [self.time_column, self.series_column],
+            "values": [self.value_columns, self.covariate_columns, self.missing],
             "windows": [self.input_length, self.horizon, self.stride, self.season],
             "split": [self.val_size, self.test_size],
-            "values": [self.scaler_kind, self.log_transform, self.missing],
-            "read": [self.encoding, self.delimiter],
+            "scaler": [self.scaler_kind, self.log_transform],
         }
 
     # -- reading and checking -----------------------------------------------------------------
