@@ -42,11 +42,11 @@ def start_writer(target: Path) -> subprocess.Popen:
     return proc
 
 
-def text_module(tmp_path: Path) -> TextDataModule:
+def text_module(tmp_path: Path, **options) -> TextDataModule:
     csv = tmp_path / "texts.csv"
     if not csv.exists():
         make_text_frame(n_per_class=10).to_csv(csv, index=False)
-    return TextDataModule(str(csv), cache_dir=str(tmp_path / "cache"))
+    return TextDataModule(str(csv), cache_dir=str(tmp_path / "cache"), **options)
 
 
 def test_a_killed_writers_temporary_folder_is_removed_a_live_ones_kept(tmp_path):
@@ -99,10 +99,12 @@ def test_a_truncated_array_is_detected_and_the_entry_rebuilt(tmp_path, caplog):
     assert not list((tmp_path / "cache").glob(".*"))  # nothing left aside
 
 
-def test_an_entry_without_its_manifest_is_rebuilt(tmp_path):
+def test_an_entry_without_its_manifest_is_rebuilt_even_without_use_cache(tmp_path):
     first = text_module(tmp_path)
     first.setup()
     (first.cache_folder / MANIFEST).unlink()
-    again = text_module(tmp_path)
+    (first.cache_folder / "test.labels.npy").write_bytes(b"")  # what the manifest would catch
+    again = text_module(tmp_path, use_cache=False)  # encodes anew, but publishes nothing new
     again.setup()
     assert again.cache_hit is False and (again.cache_folder / MANIFEST).is_file()
+    assert len(again.splits["test"].targets) == len(first.splits["test"].targets)

@@ -120,11 +120,11 @@ class CsvDataModule(L.LightningDataModule, ABC):
         settings = {"kind": self.kind, "read": [self.encoding, self.delimiter]}
         folder = self.cache_dir / cache_key(settings | self._cache_config(), self.path)
         self.cache_folder = folder
-        problem = damage(folder) if self.use_cache and folder.exists() else None
+        problem = damage(folder) if folder.exists() else None
         if problem:
             log.warning("preprocessing cache %s is damaged (%s): rebuilding it", folder, problem)
             discard(folder)
-        self.cache_hit = self.use_cache and problem is None and folder.is_dir()
+        self.cache_hit = self.use_cache and folder.is_dir()
         if self.cache_hit:
             log.info("preprocessing cache hit: %s (reading and encoding skipped)", folder)
         else:

@@ -55,6 +55,8 @@ def cache_key(config: dict[str, Any], path: str | Path) -> str:
 
 def damage(folder: Path) -> str | None:
     """Why the entry at `folder` cannot be used (None: it is complete and intact)."""
+    if not folder.is_dir():
+        return "the folder is gone"
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
     except FileNotFoundError:
@@ -71,7 +73,12 @@ def damage(folder: Path) -> str | None:
 
 
 def discard(folder: Path) -> None:
-    """Take a damaged entry out of the way in one rename, then delete it."""
+    """Take a damaged entry out of the way in one rename, then delete it.
+
+    Checked again first: another process may have just replaced it with a whole one.
+    """
+    if damage(folder) is None:
+        return
     aside = folder.with_name(f".{folder.name}.damaged-{os.getpid()}.tmp")
     try:
         os.rename(folder, aside)
