@@ -1,7 +1,7 @@
 """The one shape of every DataModule: a CSV in, cached train/val/test splits out.
 
 A new kind of dataset is one subclass of `CsvDataModule` in one file, plus one
-`conf/data/<kind>_csv.yaml` whose `_target_` names it. The subclass writes five hooks:
+`conf/data/<kind>_csv.yaml` whose `_target_` names it. The subclass writes these hooks:
 
 - `_cache_config()`: every setting that changes the encoded arrays (part of the cache key);
 - `_build(out)`: read and validate the CSV, split, fit preprocessing on train only, and write
