@@ -36,19 +36,64 @@ def make_text_frame(n_per_class: int = 40, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
-def run_train(
-    *overrides: str, cwd: Path | None = None, timeout: int = 300
+def run_script(
+    script: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: int = 300,
 ) -> subprocess.CompletedProcess:
-    """Run `python train.py <overrides>` as a user would; returns the finished process."""
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0", "PYTHONWARNINGS": "ignore"}
+    """Run `python <script> <args>` from the repository as a user would; `env` adds variables."""
+    base = {**os.environ, "HYDRA_FULL_ERROR": "0", "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), *overrides],
+        [sys.executable, str(ROOT / script), *args],
         cwd=cwd or ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env={**base, **(env or {})},
     )
+
+
+def run_train(
+    *overrides: str, cwd: Path | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    """Run `python train.py <overrides>`; returns the finished process."""
+    return run_script("train.py", *overrides, cwd=cwd, timeout=timeout)
+
+
+def trained_run(out: Path, *overrides: str) -> Path:
+    """Train with `overrides` into `out`/run (quietly) and return that run folder."""
+    given = {o.split("=", 1)[0] for o in overrides}  # Hydra rejects a key given twice
+    usual = (f"paths.output_dir={out}", f"hydra.run.dir={out}/run", *QUIET)
+    done = run_train(
+        *overrides, *(o for o in usual if o.split("=", 1)[0] not in given), timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out / "run"
+
+
+TEXT_RUN_EPOCHS = 3  # the shared tiny text run (conftest.text_run)
+TEXT_RUN_MAX_LENGTH = 20  # test_predict sends longer texts to see them truncated
+
+
+def text_run_overrides(csv: Path, out: Path, *extra: str) -> list[str]:
+    """The shared tiny text run's overrides: a second run with them hits its cache."""
+    return tiny_run_overrides(
+        csv,
+        out,
+        f"data.tokenizer.max_length={TEXT_RUN_MAX_LENGTH}",
+        f"trainer.max_epochs={TEXT_RUN_EPOCHS}",
+        "optimizer.lr=1e-2",
+        *extra,
+    )
+
+
+QUIET = (
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "trainer.log_every_n_steps=1",
+)
 
 
 def tiny_run_overrides(csv: Path, out: Path, *extra: str) -> list[str]:
@@ -96,3 +141,20 @@ def long_frame(n_per_class: int = 12, seed: int = 0) -> pd.DataFrame:
         .sort_values(["t"], kind="stable")
         .reset_index(drop=True)
     )  # sequences interleaved, steps in order within each
+
+
+def sales(stores: dict[str, int], start: str = "2001-01") -> pd.DataFrame:
+    """Monthly sales per store: trend 1 a month, a 12-month season, a level per store."""
+    frames = []
+    for k, (store, n) in enumerate(stores.items()):
+        t = np.arange(n)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "store": store,
+                    "month": pd.date_range(start, periods=n, freq="MS").strftime("%Y-%m"),
+                    "sales": 100 + 50 * k + t + 20 * np.sin(2 * np.pi * t / 12),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)

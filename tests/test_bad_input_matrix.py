@@ -76,6 +76,7 @@ BUILDERS = {
     "text": lambda path, cache, kw: TextDataModule(str(path), cache_dir=str(cache), **kw),
     "series": lambda path, cache, kw: TimeSeriesDataModule(
         str(path),
+        cache_dir=str(cache),
         **{"input_length": 6, "horizon": 3, "val_size": 6, "test_size": 6, "season": 4, **kw},
     ),
     "seq": lambda path, cache, kw: SequenceDataModule(

@@ -47,6 +47,7 @@ def test_airline_seasonal_naive_is_the_published_9_99_percent(tmp_path):
         val_size=12,
         test_size=12,
         season=12,
+        cache_dir=str(tmp_path / "cache"),
     )
     dm.setup()
     test = dm.splits["test"]

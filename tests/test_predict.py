@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import ROOT, make_text_frame, run_train, tiny_run_overrides
+from helpers import TEXT_RUN_MAX_LENGTH, make_text_frame, run_script
 
 from lstmkit.data.tokenization import TextEncoder, TokenizerConfig
 from lstmkit.inference.export import export_onnx
@@ -18,41 +16,14 @@ from lstmkit.inference.run import load_run
 from lstmkit.inference.text import classify_texts
 
 pytestmark = pytest.mark.slow
-MAX_LENGTH = 20
 
 
-@pytest.fixture(scope="module")
-def text_run(tmp_path_factory):
-    """One tiny trained text run shared by every test here."""
-    tmp = tmp_path_factory.mktemp("text_run")
-    csv = tmp / "texts.csv"
-    make_text_frame().to_csv(csv, index=False)
-    out = tmp / "outputs"
-    done = run_train(
-        *tiny_run_overrides(
-            csv,
-            out,
-            f"data.tokenizer.max_length={MAX_LENGTH}",
-            "trainer.max_epochs=3",
-            "optimizer.lr=1e-2",
-        )
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return out / "run"
-
-
-def run_predict(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "predict.py"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def run_predict(*args: str):
+    return run_script("predict.py", *args, timeout=120)
 
 
 def test_predict_cli_keeps_every_row_and_reports_what_it_could_not_use(text_run, tmp_path):
-    long_text = " ".join(["market bank shares"] * 30)  # 90 tokens > MAX_LENGTH
+    long_text = " ".join(["market bank shares"] * 30)  # 90 tokens > TEXT_RUN_MAX_LENGTH
     frame = pd.DataFrame(
         {
             "doc": [f"d{i}" for i in range(8)],
@@ -84,7 +55,7 @@ def test_predict_cli_keeps_every_row_and_reports_what_it_could_not_use(text_run,
     assert probs[~ok].isna().all().all() and preds.loc[~ok, "predicted"].isna().all()
     assert set(preds.loc[ok, "predicted"]) <= {"money", "sport", "tech"}
     assert preds.loc[0, "predicted"] == "sport" and preds.loc[6, "predicted"] == "money"
-    assert preds.loc[3, "truncated"] and preds.loc[3, "tokens"] == 90
+    assert preds.loc[3, "truncated"] and preds.loc[3, "tokens"] == 90 > TEXT_RUN_MAX_LENGTH
     assert preds.loc[2, "unknown_tokens"] == 2
 
     report = json.loads((tmp_path / "preds.csv.report.json").read_text())

@@ -6,61 +6,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import long_frame, run_train
+from helpers import long_frame, sales
 
 from lstmkit.data.scalers import Scaler
 from lstmkit.inference.predict import predict
 from lstmkit.inference.run import load_run
 
 pytestmark = pytest.mark.slow
-QUIET = [
-    "trainer.enable_progress_bar=false",
-    "trainer.enable_model_summary=false",
-    "trainer.max_epochs=1",
-    "callbacks.embedding_projector=null",
-]
 
 
-def sales(stores: dict[str, int], start: str = "2001-01") -> pd.DataFrame:
-    frames = []
-    for k, (store, n) in enumerate(stores.items()):
-        t = np.arange(n)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "store": store,
-                    "month": pd.date_range(start, periods=n, freq="MS").strftime("%Y-%m"),
-                    "sales": 100 + 50 * k + t + 20 * np.sin(2 * np.pi * t / 12),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
-
-
-def test_forecast_from_the_end_of_each_series_in_original_units(tmp_path):
-    csv, out = tmp_path / "sales.csv", tmp_path / "o"
-    sales({"a": 72, "b": 72}).to_csv(csv, index=False)
-    done = run_train(
-        "data=timeseries_csv",
-        "model=seq2seq",
-        f"data.path={csv}",
-        "data.time_column=month",
-        "data.value_columns=[sales]",
-        "data.series_column=store",
-        "data.input_length=12",
-        "data.horizon=6",
-        "model.hidden_size=8",
-        f"paths.output_dir={out}",
-        f"hydra.run.dir={out}/run",
-        *QUIET,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+def test_forecast_from_the_end_of_each_series_in_original_units(forecast_run, tmp_path):
     new = sales({"a": 40, "zz": 40})  # "zz" was not in training: no scaler for it
     short = sales({"a": 5}).assign(store="b")  # a known series with too few points
     frame = pd.concat([new, short], ignore_index=True)
     frame.to_csv(tmp_path / "new.csv", index=False)
 
-    report = predict(str(out / "run"), str(tmp_path / "new.csv"), str(tmp_path / "f.csv"))
+    report = predict(str(forecast_run), str(tmp_path / "new.csv"), str(tmp_path / "f.csv"))
     preds = pd.read_csv(tmp_path / "f.csv")
     ok = preds[preds["status"] == "ok"]
     assert ok["series"].unique().tolist() == ["a"] and ok["step"].tolist() == list(range(1, 7))
@@ -72,7 +33,7 @@ def test_forecast_from_the_end_of_each_series_in_original_units(tmp_path):
     assert report["issues"]["unknown_series"]["count"] == 40
     assert report["issues"]["too_short"]["lines"] == list(range(82, 87))
 
-    run = load_run(out / "run")  # the same numbers by hand: last 12 points, scaled, inverted
+    run = load_run(forecast_run)  # the same numbers by hand: last 12 points, scaled, inverted
     last = frame[frame["store"] == "a"]["sales"].to_numpy()[-12:, None]
     scaler = Scaler.from_dict(run.spec["scaler"])
     x = torch.from_numpy(scaler.transform(last, np.zeros(12, dtype=int)))[None]
@@ -81,28 +42,11 @@ def test_forecast_from_the_end_of_each_series_in_original_units(tmp_path):
     assert np.allclose(ok["forecast_sales"].to_numpy(), expected.numpy(), rtol=1e-5)
 
 
-def test_sequence_classification_predict(tmp_path):
-    csv, out = tmp_path / "seq.csv", tmp_path / "o"
-    long_frame(n_per_class=10).to_csv(csv, index=False)
-    done = run_train(
-        "data=sequence_csv",
-        "model=lstm",
-        f"data.path={csv}",
-        "data.id_column=sid",
-        "data.step_column=t",
-        "data.split_column=split",
-        "model.embedding_dim=8",
-        "model.hidden_size=8",
-        "optimizer.lr=1e-2",
-        f"paths.output_dir={out}",
-        f"hydra.run.dir={out}/run",
-        *QUIET,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+def test_sequence_classification_predict(sequence_run, tmp_path):
     new = long_frame(n_per_class=3, seed=5).drop(columns=["label", "split"])
     new.loc[new["sid"] == "high1", "a"] = np.nan  # one unusable sequence
     new.to_csv(tmp_path / "new.csv", index=False)
-    report = predict(str(out / "run"), str(tmp_path / "new.csv"), str(tmp_path / "p.csv"))
+    report = predict(str(sequence_run), str(tmp_path / "new.csv"), str(tmp_path / "p.csv"))
     preds = pd.read_csv(tmp_path / "p.csv").set_index("sid")
     assert len(preds) == 6 and report["predicted"] == 5
     assert preds.loc["high1", "status"] == "missing_values"

@@ -6,13 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from faults import ENV
-from helpers import ROOT, tiny_run_overrides
+from helpers import ROOT, run_script, tiny_run_overrides
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -32,23 +31,10 @@ EXTRA = (
 
 
 def train(*overrides: str, kill_at: int | None = None) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "tests"),
-        "HYDRA_FULL_ERROR": "0",
-        "PYTHONWARNINGS": "ignore",
-    }
-    env.pop(ENV, None)
-    if kill_at is not None:
-        env[ENV] = str(kill_at)
-    return subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), *overrides],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    """train.py with tests/ importable (the fault callback), killed at step `kill_at` if set."""
+    path = os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))
+    env = {"PYTHONPATH": path, ENV: "" if kill_at is None else str(kill_at)}
+    return run_script("train.py", *overrides, env=env)
 
 
 def metrics(run: Path) -> dict:

@@ -64,7 +64,9 @@ def test_a_classifier_on_forecasting_data_is_a_config_error(tmp_path):
 
     csv = tmp_path / "s.csv"
     pd.DataFrame({"time": range(60), "value": range(60)}).to_csv(csv, index=False)
-    dm = TimeSeriesDataModule(str(csv), input_length=8, horizon=4, val_size=4, test_size=4)
+    dm = TimeSeriesDataModule(
+        str(csv), input_length=8, horizon=4, val_size=4, test_size=4, cache_dir=str(tmp_path / "c")
+    )
     dm.setup()
     cfg = OmegaConf.create({"model": {"_target_": "lstmkit.models.classifier.RecurrentClassifier"}})
     with pytest.raises(ConfigError, match="Forecasting data needs model=seq2seq"):

@@ -64,10 +64,12 @@ def test_grid_sweep_summary_cache_and_failed_jobs(text_csv, tmp_path):
     assert "**best**" in (sweep / "summary.md").read_text()
     assert "sweep summary" in done.stdout and "best run: " in done.stdout
 
-    # the objective train.py returned is the best val/acc over epochs, written per job
-    job0 = json.loads((sweep / "0" / "metrics.json").read_text())
-    assert job0["status"] == "ok" and job0["objective"]["metric"] == "val/acc"
-    assert job0["objective"]["value"] == pytest.approx(job0["metrics"]["val/acc"])
+    # the table holds what each job wrote: its objective (val/acc) and its test accuracy
+    for row in ok.itertuples():
+        job = json.loads((sweep / str(row.job) / "metrics.json").read_text())
+        assert job["status"] == "ok" and job["objective"]["metric"] == "val/acc"
+        assert row.best_val == pytest.approx(job["objective"]["value"])
+        assert row.test == pytest.approx(job["metrics"]["test/acc"])
     assert json.loads((sweep / "2" / "metrics.json").read_text())["status"] == "failed"
 
     # encoded once: job 0 misses the cache, the other ok job hits it; the failed jobs (2, 3)
@@ -190,30 +192,33 @@ class Tiny(L.LightningModule):
     val_dataloader = train_dataloader
 
 
-def test_nan_loss_stops_training_with_a_clear_error(tmp_path):
-    trainer = L.Trainer(
-        max_epochs=1,
+def bare_trainer(tmp_path, callback: L.Callback, **options) -> L.Trainer:
+    """A trainer (one epoch unless `options` say) with nothing but `callback`: no logger,
+    checkpoints or bars."""
+    options = {"max_epochs": 1} | options
+    return L.Trainer(
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[FiniteLoss()],
+        callbacks=[callback],
         default_root_dir=tmp_path,
+        **options,
     )
+
+
+def test_nan_loss_stops_training_with_a_clear_error(tmp_path):
+    trainer = bare_trainer(tmp_path, FiniteLoss())
     with pytest.raises(TrainingDiverged, match="training loss became nan at epoch 0, step 2"):
         trainer.fit(Tiny(nan_at=1))
 
 
 def test_best_metric_tracks_the_best_epoch_and_rejects_unknown_metrics(tmp_path):
-    trainer = L.Trainer(
+    trainer = bare_trainer(
+        tmp_path,
+        BestMetric("val/score", "min"),
         max_epochs=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         limit_train_batches=1,
-        callbacks=[BestMetric("val/score", "min")],
-        default_root_dir=tmp_path,
         num_sanity_val_steps=0,
     )
     module = Tiny()
@@ -224,16 +229,8 @@ def test_best_metric_tracks_the_best_epoch_and_rejects_unknown_metrics(tmp_path)
 
     from lstmkit.errors import ConfigError
 
-    wrong = L.Trainer(
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_train_batches=1,
-        callbacks=[BestMetric("val/mape", "min")],
-        default_root_dir=tmp_path,
-        num_sanity_val_steps=0,
+    wrong = bare_trainer(
+        tmp_path, BestMetric("val/mape", "min"), limit_train_batches=1, num_sanity_val_steps=0
     )
     with pytest.raises(ConfigError, match="objective.metric 'val/mape' is not logged"):
         wrong.fit(module)

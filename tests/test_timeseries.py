@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from lstmkit.data.replicas import Replicas
 from lstmkit.data.scalers import KINDS, Scaler
 from lstmkit.data.timeseries import TimeSeriesDataModule
 from lstmkit.errors import ConfigError, DataError
@@ -37,7 +38,7 @@ def write(tmp_path, frame: pd.DataFrame):
 
 def module(path, **kw) -> TimeSeriesDataModule:
     kw = {"input_length": 8, "horizon": 4, "val_size": 8, "test_size": 8, "season": 4} | kw
-    return TimeSeriesDataModule(str(path), **kw)
+    return TimeSeriesDataModule(str(path), cache_dir=str(path.parent / "cache"), **kw)
 
 
 def positions(batch) -> tuple[np.ndarray, np.ndarray]:
@@ -174,3 +175,24 @@ def test_training_windows_reshuffle_each_epoch_reproducibly(tmp_path):
     sampler.set_epoch(0)
     assert second != first and list(sampler) == first
     assert sum(len(b["inputs"]) for b in loader) == 50
+
+
+@pytest.mark.parametrize("windows_per_epoch", [None, 50, 7])
+def test_ddp_ranks_train_on_disjoint_equal_shares_of_the_windows(tmp_path, windows_per_epoch):
+    dm = module(write(tmp_path, series_frame(60)), windows_per_epoch=windows_per_epoch)
+    dm.setup()
+    single = list(dm._loader("train", True, Replicas(1, 0, 3)).batch_sampler.sampler)
+    shares = [
+        list(dm._loader("train", True, Replicas(2, rank, 3)).batch_sampler.sampler)
+        for rank in (0, 1)
+    ]
+    assert len(shares[0]) == len(shares[1]) == len(single) // 2  # same steps on every rank
+    drawn = shares[0] + shares[1]
+    assert sorted(drawn) == sorted(single[: len(drawn)])  # one epoch's draw, split in two
+    if windows_per_epoch is None:  # each window at most once: the shares are disjoint
+        assert not set(shares[0]) & set(shares[1])
+    for split in ("val", "test"):  # evaluation: every rank scores the whole split
+        loaders = [dm._loader(split, False, Replicas(2, rank, 0)) for rank in (0, 1)]
+        assert [sum(len(b["inputs"]) for b in loader) for loader in loaders] == [
+            len(dm.splits[split])
+        ] * 2

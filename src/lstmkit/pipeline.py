@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from lstmkit.atomic import write_json
 from lstmkit.callbacks.best_metric import BestMetric
 from lstmkit.config_checks import check_config
+from lstmkit.data.base import CsvDataModule
 from lstmkit.errors import ConfigError
 from lstmkit.resume import resume_config
 from lstmkit.runtime import configure_torch
@@ -26,7 +27,7 @@ from lstmkit.tables import metrics_table
 log = logging.getLogger(__name__)
 
 
-def build_model(cfg: DictConfig, datamodule: Any) -> torch.nn.Module:
+def build_model(cfg: DictConfig, datamodule: CsvDataModule) -> torch.nn.Module:
     """Instantiate the network with the sizes the data dictates (vocab, classes, features)."""
     kwargs = dict(datamodule.model_kwargs())
     vectors = cfg.model.get("pretrained_embeddings")
@@ -72,7 +73,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.run_dir)  # chosen by Hydra: hydra.run.dir or the sweep job folder
 
-    datamodule = instantiate(cfg.data)
+    datamodule: CsvDataModule = instantiate(cfg.data)
+    if not isinstance(datamodule, CsvDataModule):
+        raise ConfigError(
+            f"data._target_={cfg.data._target_} is not a lstmkit.data.base.CsvDataModule; "
+            "a new kind of data subclasses it (see docs/datamodules.md)."
+        )
     datamodule.prepare_data()
     datamodule.setup("fit")
     datamodule.save_preprocessor(out / "preprocessor")
@@ -111,7 +117,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "wall_time_s": round(time.perf_counter() - started, 2),
-        "preprocessing_cache_hit": getattr(datamodule, "cache_hit", None),
+        "preprocessing_cache_hit": datamodule.cache_hit,
         "runtime": runtime,
     }
     if trainer.is_global_zero:

@@ -1,7 +1,7 @@
 """`hydra/sweeper=lstmkit_optuna`: the sweeper's settings and their defaults."""
 
 from dataclasses import dataclass, field
-from typing import Any, Dict  # noqa: UP035 (OmegaConf reads these annotations)
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -15,7 +15,7 @@ class LstmkitOptunaSweeperConf:
     n_trials: int = 20  # total for the study, trials of earlier (resumed) runs included
     n_jobs: int = 1  # trials launched at once (parallel with hydra/launcher=joblib)
     seed: int = 42  # TPE seed (a resumed run offsets it by the trials already made)
-    n_startup_trials: int = 10  # random trials before TPE models the results
+    n_startup_trials: int = 5  # random trials before TPE models the results
     # pruning runs inside each job from the per-epoch val metric (lstmkit.callbacks.pruning)
     pruner: Any = field(
         default_factory=lambda: {
@@ -26,7 +26,7 @@ class LstmkitOptunaSweeperConf:
     )
     # search space in Hydra's override syntax: choice(...), interval(a,b), tag(log, interval(a,b)),
     # range(a,b); a plain value fixes the key for every trial
-    params: Dict[str, str] = field(default_factory=dict)  # noqa: UP006
+    params: dict[str, str] = field(default_factory=dict)
 
 
 ConfigStore.instance().store(

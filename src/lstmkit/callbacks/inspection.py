@@ -80,7 +80,7 @@ class HParamsSummary(L.Callback):
         config = dict(pl_module.hparams).get("run_config") or dict(pl_module.hparams)
         params = flat_hparams(config, self.include)
         _, session_start, _ = hparams(params, {})
-        logger.experiment._get_file_writer().add_summary(session_start)  # noqa: SLF001
+        logger.experiment._get_file_writer().add_summary(session_start)
 
     def _write(self, trainer: L.Trainer, prefix: str) -> None:
         logger = tensorboard(trainer)

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from lstmkit.data.ragged import Ragged
+from lstmkit.data.replicas import Replicas
 from lstmkit.data.sampler import BucketBatchSampler
 
 
-class RaggedDataset(Dataset):
+class BatchDataset(Dataset):
+    """A dataset that builds whole batches: DataLoader hands `__getitems__` a batch of indices.
+
+    Subclasses write `__len__` and `__getitems__` (one vectorised gather per batch); a single
+    example is a batch of one.
+    """
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([i])
+
+    def __getitems__(self, index: list[int]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+
+class RaggedDataset(BatchDataset):
     """Inputs as a Ragged array, one target per example (or a Ragged of targets).
 
     DataLoader calls `__getitems__` with a batch of indices, so padding happens once per
@@ -23,9 +38,6 @@ class RaggedDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.inputs)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return self.__getitems__([i])
 
     def __getitems__(self, index: list[int]) -> dict[str, torch.Tensor]:
         idx = np.asarray(index, dtype=np.int64)
@@ -44,6 +56,17 @@ def collate(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return batch
 
 
+def batch_loader(data: Dataset, batch_sampler: Sampler[list[int]], num_workers: int) -> DataLoader:
+    """A DataLoader over whole batches: the sampler picks them, the dataset pads them."""
+    return DataLoader(
+        data,
+        batch_sampler=batch_sampler,
+        collate_fn=collate,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )
+
+
 def bucketed_loader(
     data: RaggedDataset,
     batch_size: int,
@@ -51,26 +74,21 @@ def bucketed_loader(
     seed: int,
     pool_factor: int,
     num_workers: int,
-    trainer: object | None = None,
+    replicas: Replicas | None = None,
 ) -> DataLoader:
-    """A DataLoader of length-bucketed batches, sharded across DDP ranks when a trainer runs.
+    """A DataLoader of length-bucketed batches, sharded across DDP `replicas`.
 
-    The sampler starts at the trainer's epoch, so a resumed run draws the same order.
+    The sampler starts at the replicas' epoch, so a resumed run draws the same order.
     """
+    replicas = replicas or Replicas()
     sampler = BucketBatchSampler(
         data.inputs.lengths,
         batch_size,
         shuffle=shuffle,
         seed=seed,
         pool_factor=pool_factor,
-        num_replicas=trainer.world_size if trainer is not None else 1,
-        rank=trainer.global_rank if trainer is not None else 0,
-        epoch=trainer.current_epoch if trainer is not None else 0,
+        num_replicas=replicas.world_size,
+        rank=replicas.rank,
+        epoch=replicas.epoch,
     )
-    return DataLoader(
-        data,
-        batch_sampler=sampler,
-        collate_fn=collate,
-        num_workers=num_workers,
-        persistent_workers=num_workers > 0,
-    )
+    return batch_loader(data, sampler, num_workers)

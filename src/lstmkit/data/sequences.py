@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lstmkit.atomic import atomic_dir
-from lstmkit.data import builtin
 from lstmkit.data.batches import RaggedDataset
-from lstmkit.data.cache import cache_key, is_complete
 from lstmkit.data.classified import ClassificationData
 from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.ids import warn_variants
@@ -59,6 +55,8 @@ def sequence_labels(
 class SequenceDataModule(ClassificationData):
     """Reads, validates, splits by sequence, fits scalers on train, encodes (or loads the cache)."""
 
+    kind = "sequences"
+
     def __init__(
         self,
         path: str,
@@ -70,77 +68,29 @@ class SequenceDataModule(ClassificationData):
         val_fraction: float = 0.1,
         test_fraction: float = 0.2,
         scaler: str = "standard",
-        seed: int = 42,
-        batch_size: int = 32,
-        eval_batch_size: int | None = None,
         epoch_repeats: int = 1,
-        num_workers: int = 0,
         pool_factor: int = 50,
-        encoding: str = "utf-8",
-        delimiter: str = ",",
-        builtin: str | None = None,
-        cache_dir: str = "outputs/cache",
-        use_cache: bool = True,
+        **common: Any,
     ) -> None:
-        super().__init__()
-        if batch_size < 1 or epoch_repeats < 1:
-            raise ConfigError("data.batch_size and data.epoch_repeats must be >= 1.")
-        self.path = Path(path)
+        super().__init__(path, **common)
+        if epoch_repeats < 1:
+            raise ConfigError(f"data.epoch_repeats must be >= 1, got {epoch_repeats}.")
         self.epoch_repeats = epoch_repeats
         self.id_column, self.step_column, self.label_column = id_column, step_column, label_column
         self.feature_columns = list(feature_columns) if feature_columns else None
         self.split_column = split_column
-        self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.scaler_kind = scaler
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or 2 * batch_size
-        self.num_workers, self.pool_factor = num_workers, pool_factor
-        self.encoding, self.delimiter = encoding, delimiter
-        self.builtin, self.cache_dir, self.use_cache = builtin, Path(cache_dir), use_cache
-        self.labels: LabelMap | None = None
-        self.splits: dict[str, RaggedDataset] = {}
-        self.cache_folder: Path | None = None
-        self.cache_hit: bool | None = None
+        self.pool_factor = pool_factor
         self.num_features = 0
 
-    def prepare_data(self) -> None:
-        if self.builtin:
-            builtin.materialise(self.builtin, self.path)
-
-    def setup(self, stage: str | None = None) -> None:
-        if self.splits:
-            return
-        self.prepare_data()
-        if not self.path.is_file():
-            read_csv(self.path, {}, self.encoding, self.delimiter)  # raises the clear error
-        key_config = {
-            "kind": "sequences",
-            "columns": [
-                self.id_column,
-                self.step_column,
-                self.feature_columns,
-                self.label_column,
-                self.split_column,
-            ],
+    def _cache_config(self) -> dict[str, Any]:
+        return {
+            "columns": [self.id_column, self.step_column, self.label_column, self.split_column],
+            "features": self.feature_columns,
             "split": [self.val_fraction, self.test_fraction, self.seed],
             "scaler": self.scaler_kind,
-            "read": [self.encoding, self.delimiter],
         }
-        folder = self.cache_dir / cache_key(key_config, self.path)
-        self.cache_folder = folder
-        self.cache_hit = self.use_cache and is_complete(folder)
-        if self.cache_hit:
-            log.info("preprocessing cache hit: %s", folder)
-        else:
-            start = time.perf_counter()
-            with atomic_dir(folder) as tmp:
-                self._build(tmp)
-            log.info(
-                "preprocessing cache miss: encoded in %.2fs, cached in %s",
-                time.perf_counter() - start,
-                folder,
-            )
-        self._load(folder)
 
     def _build(self, out: Path) -> None:
         where = str(self.path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,32 +12,29 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lstmkit.atomic import atomic_dir
-from lstmkit.data import builtin
 from lstmkit.data.batches import RaggedDataset
-from lstmkit.data.cache import cache_key, is_complete
 from lstmkit.data.classified import ClassificationData
 from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.labels import LabelMap, clean_labels
 from lstmkit.data.ragged import Ragged
 from lstmkit.data.split import SPLITS, check_coverage, column_split, stratified_split
 from lstmkit.data.tokenization import TextEncoder, TokenizerConfig
-from lstmkit.errors import ConfigError, DataError
+from lstmkit.errors import DataError
 
 log = logging.getLogger(__name__)
 
 
 def normalise_whitespace(texts: pd.Series) -> pd.Series:
     """Collapse runs of whitespace (vectorised in Arrow) so near-identical copies compare equal."""
-    arr = pc.utf8_trim_whitespace(
-        pc.replace_substring_regex(texts.array._pa_array, r"\s+", " ")  # noqa: SLF001
-    )
+    arrow = pa.array(texts.array)  # the public Arrow interface of a pandas array
+    arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arrow, r"\s+", " "))
     return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=texts.index)
 
 
 class TextDataModule(ClassificationData):
     """Reads, validates, splits, fits the tokenizer on train, encodes (or loads the cache)."""
 
+    kind = "text"
     preprocessor_files = ("tokenizer.json", "preprocessor.json", "meta.json")
 
     def __init__(
@@ -49,78 +45,32 @@ class TextDataModule(ClassificationData):
         split_column: str | None = None,
         val_fraction: float = 0.1,
         test_fraction: float = 0.2,
-        seed: int = 42,
         drop_duplicates: bool = True,
         drop_empty: bool = False,
         tokenizer: dict[str, Any] | None = None,
-        batch_size: int = 32,
-        eval_batch_size: int | None = None,
-        num_workers: int = 0,
         pool_factor: int = 50,
-        encoding: str = "utf-8",
-        delimiter: str = ",",
-        builtin: str | None = None,
-        cache_dir: str = "outputs/cache",
-        use_cache: bool = True,
+        **common: Any,
     ) -> None:
-        super().__init__()
-        if batch_size < 1:
-            raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}.")
-        self.path = Path(path)
+        super().__init__(path, **common)
         self.text_column, self.label_column, self.split_column = (
             text_column,
             label_column,
             split_column,
         )
-        self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.drop_duplicates, self.drop_empty = drop_duplicates, drop_empty
         self.tokenizer_cfg = TokenizerConfig(**(tokenizer or {}))
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or 2 * batch_size
-        self.num_workers, self.pool_factor = num_workers, pool_factor
-        self.encoding, self.delimiter = encoding, delimiter
-        self.builtin, self.cache_dir, self.use_cache = builtin, Path(cache_dir), use_cache
+        self.pool_factor = pool_factor
         self.encoder: TextEncoder | None = None
-        self.labels: LabelMap | None = None
-        self.splits: dict[str, RaggedDataset] = {}
-        self.cache_folder: Path | None = None
-        self.cache_hit: bool | None = None
         self.meta: dict[str, Any] = {}
 
-    # -- Lightning hooks --------------------------------------------------------------------
-    def prepare_data(self) -> None:
-        """Materialise a built-in dataset's CSV from its installed package if it is missing."""
-        if self.builtin:
-            builtin.materialise(self.builtin, self.path)
-
-    def setup(self, stage: str | None = None) -> None:
-        if self.splits:
-            return
-        self.prepare_data()  # idempotent; covers callers that skip prepare_data (tests, predict)
-        key_config = {
-            "kind": "text",
+    def _cache_config(self) -> dict[str, Any]:
+        return {
             "columns": [self.text_column, self.label_column, self.split_column],
             "split": [self.val_fraction, self.test_fraction, self.seed],
-            "clean": [self.drop_duplicates, self.drop_empty, self.encoding, self.delimiter],
+            "clean": [self.drop_duplicates, self.drop_empty],
             "tokenizer": self.tokenizer_cfg.to_dict(),
         }
-        if not self.path.is_file():
-            read_csv(self.path, {}, self.encoding, self.delimiter)  # raises the clear error
-        folder = self.cache_dir / cache_key(key_config, self.path)
-        self.cache_folder = folder
-        self.cache_hit = self.use_cache and is_complete(folder)
-        if self.cache_hit:
-            log.info("preprocessing cache hit: %s (tokenisation skipped)", folder)
-        else:
-            start = time.perf_counter()
-            with atomic_dir(folder) as tmp:
-                self._build(tmp)
-            log.info(
-                "preprocessing cache miss: tokenised and encoded in %.2fs, cached in %s",
-                time.perf_counter() - start,
-                folder,
-            )
-        self._load(folder)
 
     # -- building and loading the cache ------------------------------------------------------
     def _read_clean(self) -> pd.DataFrame:

@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Sampler, SequentialSampler
 
-from lstmkit.atomic import write_json
-from lstmkit.data import builtin
-from lstmkit.data.batches import collate
+from lstmkit.data.base import CsvDataModule
+from lstmkit.data.batches import BatchDataset, batch_loader
 from lstmkit.data.readers import SeriesTable, read_series
+from lstmkit.data.replicas import Replicas
 from lstmkit.data.scalers import Scaler
 from lstmkit.data.split import SPLITS
 from lstmkit.errors import ConfigError, DataError
-from lstmkit.forecast_metrics import mase_scale, seasonal_naive_index
+from lstmkit.forecast_metrics import mase_scale, naive_forecast, seasonal_naive_index
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +44,42 @@ class WindowSampler(Sampler[int]):
     """`num_samples` window indices per epoch: whole shuffled passes, the order fixed by
     (seed, epoch), so a resumed run draws the same windows as an uninterrupted one.
 
+    Under DDP every rank draws the same order and keeps every `num_replicas`-th index from
+    position `rank`: disjoint shares of `num_samples // num_replicas` windows (at least one),
+    so the ranks run the same number of steps and together see `num_samples` windows.
     Lightning calls `batch_sampler.sampler.set_epoch(epoch)` at each epoch start.
     """
 
-    def __init__(self, size: int, num_samples: int, seed: int, epoch: int = 0) -> None:
-        self.size, self.num_samples, self.seed, self.epoch = size, num_samples, seed, epoch
+    def __init__(
+        self,
+        size: int,
+        num_samples: int,
+        seed: int,
+        epoch: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ) -> None:
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank {rank} is outside 0..{num_replicas - 1}")
+        self.size, self.seed, self.epoch = size, seed, epoch
+        self.num_replicas, self.rank = num_replicas, rank
+        self.per_rank = max(1, num_samples // num_replicas)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
         rng = np.random.default_rng((self.seed, self.epoch))
-        passes = -(-self.num_samples // self.size)
+        total = self.per_rank * self.num_replicas
+        passes = -(-total // self.size)
         order = np.concatenate([rng.permutation(self.size) for _ in range(passes)])
-        return iter(order[: self.num_samples].tolist())
+        return iter(order[self.rank : total : self.num_replicas].tolist())
 
     def __len__(self) -> int:
-        return self.num_samples
+        return self.per_rank
 
 
-class WindowDataset(Dataset):
+class WindowDataset(BatchDataset):
     """Windows as first-target row indices into flat arrays: each batch is one gather."""
 
     def __init__(
@@ -86,9 +101,6 @@ class WindowDataset(Dataset):
     def __len__(self) -> int:
         return len(self.origins)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return self.__getitems__([i])
-
     def __getitems__(self, index: list[int]) -> dict[str, torch.Tensor]:
         idx = np.asarray(index, dtype=np.int64)
         origin = self.origins[idx]
@@ -102,23 +114,29 @@ class WindowDataset(Dataset):
             "targets": as_tensor(self.scaled[future][..., : self.targets]),
             "actual": as_tensor(self.raw[future]),
             "history": as_tensor(self.raw[past]),
-            "naive": as_tensor(np.repeat(self.raw[origin - 1][:, None], self.horizon, axis=1)),
+            "naive": as_tensor(naive_forecast(self.raw[origin - 1], self.horizon)),
             "snaive": as_tensor(self.raw[snaive]),
             "series": as_tensor(self.series[idx]),
             "mase_scale": as_tensor(self.mase[self.series[idx]]),
         }
 
 
-class TimeSeriesDataModule(L.LightningDataModule):
-    """Reads and validates the series, splits chronologically, fits scalers, cuts windows."""
+class TimeSeriesDataModule(CsvDataModule):
+    """Reads and validates the series, splits chronologically, fits scalers, cuts windows.
+
+    The cache holds the scaled and raw values once, and each split's windows as first-target
+    row indices: a window is cut by one gather when its batch is drawn.
+    """
+
+    kind = "timeseries"
 
     def __init__(
         self,
         path: str,
         time_column: str = "time",
-        value_columns: list[str] | str = "value",
+        value_columns: Sequence[str] | str = ("value",),
         series_column: str | None = None,
-        covariate_columns: list[str] | None = None,
+        covariate_columns: Sequence[str] = (),
         input_length: int = 24,
         horizon: int = 12,
         stride: int = 1,
@@ -128,51 +146,46 @@ class TimeSeriesDataModule(L.LightningDataModule):
         log_transform: bool = False,
         missing: str = "error",
         season: int = 12,
-        batch_size: int = 32,
-        eval_batch_size: int | None = None,
         windows_per_epoch: int | None = None,
-        num_workers: int = 0,
-        seed: int = 42,
-        encoding: str = "utf-8",
-        delimiter: str = ",",
-        builtin: str | None = None,
         time_format: str | None = None,
         dayfirst: bool = False,
+        **common: Any,
     ) -> None:
-        super().__init__()
+        super().__init__(path, **common)
         values = [value_columns] if isinstance(value_columns, str) else list(value_columns)
         for name, value, low in (
             ("input_length", input_length, 1),
             ("horizon", horizon, 1),
             ("stride", stride, 1),
-            ("batch_size", batch_size, 1),
             ("season", season, 1),
         ):
             if int(value) < low:
                 raise ConfigError(f"data.{name} must be >= {low}, got {value}.")
         if not values:
             raise ConfigError("data.value_columns must name at least one column.")
-        self.path = Path(path)
         self.time_column, self.value_columns = time_column, values
         self.series_column = series_column
-        self.covariate_columns = list(covariate_columns or [])
+        self.covariate_columns = list(covariate_columns)
         self.input_length, self.horizon, self.stride = int(input_length), int(horizon), int(stride)
         self.val_size, self.test_size = val_size, test_size
         self.scaler_kind, self.log_transform, self.missing = scaler, log_transform, missing
         self.season = int(season)
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or 2 * batch_size
-        self.windows_per_epoch, self.num_workers, self.seed = windows_per_epoch, num_workers, seed
-        self.encoding, self.delimiter, self.builtin = encoding, delimiter, builtin
+        self.windows_per_epoch = windows_per_epoch
         self.time_format, self.dayfirst = time_format, dayfirst
         self.splits: dict[str, WindowDataset] = {}
         self.scaler: Scaler | None = None
         self.series_names: list[str] = []
-        self.cache_hit: bool | None = None  # windows are index views of a small array: no cache
+        self.mase = np.zeros((0, len(values)))
 
-    def prepare_data(self) -> None:
-        if self.builtin:
-            builtin.materialise(self.builtin, self.path)
+    def _cache_config(self) -> dict[str, Any]:
+        return {
+            "columns": [self.time_column, self.series_column],
+            "times": [self.time_format, self.dayfirst],
+            "values": [self.value_columns, self.covariate_columns, self.missing],
+            "windows": [self.input_length, self.horizon, self.stride, self.season],
+            "split": [self.val_size, self.test_size],
+            "scaler": [self.scaler_kind, self.log_transform],
+        }
 
     # -- reading and checking -----------------------------------------------------------------
     def _read(self) -> SeriesTable:
@@ -199,11 +212,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
 
         return steps(self.val_size, "val_size"), steps(self.test_size, "test_size")
 
-    # -- Lightning hooks --------------------------------------------------------------------
-    def setup(self, stage: str | None = None) -> None:
-        if self.splits:
-            return
-        self.prepare_data()
+    # -- building and loading the cache ------------------------------------------------------
+    def _build(self, out: Path) -> None:
         where = str(self.path)
         table = self._read()
         values, series = table.values, table.codes
@@ -248,7 +258,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
                 owners[split].append(np.full(len(o), s, dtype=np.int64))
             train_rows[start : start + n_train] = True
             mase[s] = mase_scale(values[start : start + n_train, :targets], self.season)
-        self.scaler = Scaler.fit(
+        scaler = Scaler.fit(
             self.scaler_kind,
             values[train_rows],
             series[train_rows],
@@ -256,20 +266,13 @@ class TimeSeriesDataModule(L.LightningDataModule):
             self.log_transform,
             targets,
         )
-        scaled = self.scaler.transform(values, series)
-        raw = values[:, :targets]
+        np.save(out / "scaled.npy", scaler.transform(values, series))
+        np.save(out / "raw.npy", values[:, :targets])
+        counts = {}
         for split in SPLITS:
-            self.splits[split] = WindowDataset(
-                scaled,
-                raw,
-                np.concatenate(origins[split]),
-                np.concatenate(owners[split]),
-                mase,
-                self.input_length,
-                self.horizon,
-                self.season,
-            )
-        counts = {s: len(d) for s, d in self.splits.items()}
+            np.save(out / f"{split}.origins.npy", np.concatenate(origins[split]))
+            np.save(out / f"{split}.series.npy", np.concatenate(owners[split]))
+            counts[split] = int(sum(len(o) for o in origins[split]))
         if counts["train"] == 0:
             raise DataError(f"{where}: no training window fits; shorten data.input_length.")
         if counts["val"] == 0:
@@ -277,11 +280,44 @@ class TimeSeriesDataModule(L.LightningDataModule):
                 "data.val_size=0 leaves no validation window, but the run picks its best "
                 "checkpoint and stops early on val metrics. Set data.val_size >= data.horizon."
             )
-        self.mase = mase
+        spec = {
+            "kind": "timeseries",
+            "time_column": self.time_column,
+            "value_columns": self.value_columns,
+            "covariate_columns": self.covariate_columns,
+            "series_column": self.series_column,
+            "series": self.series_names,
+            "input_length": self.input_length,
+            "horizon": self.horizon,
+            "season": self.season,
+            "scaler": scaler.to_dict(),
+            "mase_scale": mase.tolist(),
+        }
+        (out / "preprocessor.json").write_text(json.dumps(spec, indent=2))
+        meta = {"counts": counts, "rows_read": len(values), "series": num_series}
+        (out / "meta.json").write_text(json.dumps(meta, indent=2))
+
+    def _load(self, folder: Path) -> None:
+        spec = json.loads((folder / "preprocessor.json").read_text())
+        self.scaler = Scaler.from_dict(spec["scaler"])
+        self.series_names = list(spec["series"])
+        self.mase = np.asarray(spec["mase_scale"], dtype=np.float64)
+        scaled, raw = np.load(folder / "scaled.npy"), np.load(folder / "raw.npy")
+        for split in SPLITS:
+            self.splits[split] = WindowDataset(
+                scaled,
+                raw,
+                np.load(folder / f"{split}.origins.npy"),
+                np.load(folder / f"{split}.series.npy"),
+                self.mase,
+                self.input_length,
+                self.horizon,
+                self.season,
+            )
         log.info(
             "series %d, windows %s (input %d, horizon %d, stride %d), scaler %s%s",
-            num_series,
-            counts,
+            len(self.series_names),
+            {s: len(d) for s, d in self.splits.items()},
             self.input_length,
             self.horizon,
             self.stride,
@@ -307,54 +343,20 @@ class TimeSeriesDataModule(L.LightningDataModule):
             "target_names": self.value_columns,
         }
 
-    def save_preprocessor(self, folder: str | Path) -> None:
-        """The fitted scalers and window settings: what a predictor needs to reproduce inputs."""
-        assert self.scaler is not None, "call setup() first"
-        spec = {
-            "kind": "timeseries",
-            "time_column": self.time_column,
-            "value_columns": self.value_columns,
-            "covariate_columns": self.covariate_columns,
-            "series_column": self.series_column,
-            "series": self.series_names,
-            "input_length": self.input_length,
-            "horizon": self.horizon,
-            "season": self.season,
-            "scaler": self.scaler.to_dict(),
-            "mase_scale": self.mase.tolist(),
-        }
-        write_json(Path(folder) / "preprocessor.json", spec)
-        log.debug("preprocessor: %s", json.dumps(spec)[:200])
-
-    # -- loaders ------------------------------------------------------------------------------
-    def _loader(self, split: str, train: bool) -> DataLoader:
-        if split not in self.splits:
-            self.setup()
+    def _loader(self, split: str, train: bool, replicas: Replicas) -> DataLoader:
         data = self.splits[split]
         if train:
-            trainer = getattr(self, "trainer", None)
             sampler = WindowSampler(
                 len(data),
                 self.windows_per_epoch or len(data),
                 self.seed,
-                epoch=trainer.current_epoch if trainer is not None else 0,
+                epoch=replicas.epoch,
+                num_replicas=replicas.world_size,
+                rank=replicas.rank,
             )
             batches = BatchSampler(sampler, self.batch_size, drop_last=False)
         else:
+            # every rank scores every window: the task pools val/test metrics over the windows
+            # its own rank saw, so a shard would report a part of the split as the whole
             batches = BatchSampler(SequentialSampler(data), self.eval_batch_size, drop_last=False)
-        return DataLoader(
-            data,
-            batch_sampler=batches,
-            collate_fn=collate,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", False)
+        return batch_loader(data, batches, self.num_workers)

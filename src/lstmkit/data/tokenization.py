@@ -34,7 +34,7 @@ class TokenizerConfig:
     unicode_normalization: str = "nfkc"
     strip_accents: bool = False
     vocab_size: int = 30000
-    min_frequency: int = 1
+    min_frequency: int = 2
     max_length: int = 400
 
     def __post_init__(self) -> None:

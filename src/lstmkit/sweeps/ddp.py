@@ -14,14 +14,62 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
+import lightning
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from lstmkit.sweeps.jobs import in_multirun
 
 RENDEZVOUS_VARIABLES = ("LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+class LightningInternalsMoved(RuntimeError):
+    """A private Lightning name this module relies on is gone: DDP sweeps would misbehave."""
+
+
+def launcher_modules() -> tuple[ModuleType, ModuleType]:
+    """Lightning's two launcher modules, each checked to still define `_hydra_subprocess_cmd`.
+
+    Private Lightning API (checked by tests/test_ddp.py against the installed version): Lightning
+    calls the module-level name, so replacing it is how a rank gets our command.
+    """
+    from lightning.fabric.strategies.launchers import subprocess_script as fabric_launcher
+    from lightning.pytorch.strategies.launchers import subprocess_script as trainer_launcher
+
+    for module in (trainer_launcher, fabric_launcher):
+        if not callable(getattr(module, "_hydra_subprocess_cmd", None)):
+            raise LightningInternalsMoved(
+                f"{module.__name__}._hydra_subprocess_cmd is gone in lightning "
+                f"{lightning.__version__}: DDP inside a Hydra multirun cannot be fixed up. "
+                "Use lightning<=2.6, or update lstmkit/sweeps/ddp.py."
+            )
+    return trainer_launcher, fabric_launcher
+
+
+def rank_watchers() -> list[threading.Thread]:
+    """Lightning's running `_ChildProcessObserver` threads, checked for the fields we use.
+
+    Private Lightning API (see `launcher_modules`): `_run()` is its check, `_child_processes`
+    the ranks it watches.
+    """
+    try:
+        from lightning.fabric.strategies.launchers.subprocess_script import _ChildProcessObserver
+    except ImportError as e:
+        raise LightningInternalsMoved(
+            f"lightning {lightning.__version__} has no _ChildProcessObserver: {e}. "
+            "Update lstmkit/sweeps/ddp.py."
+        ) from None
+    watchers = [t for t in threading.enumerate() if isinstance(t, _ChildProcessObserver)]
+    for watcher in watchers:
+        if not hasattr(watcher, "_child_processes") or not callable(getattr(watcher, "_run", 0)):
+            raise LightningInternalsMoved(
+                f"lightning {lightning.__version__}: _ChildProcessObserver lost "
+                "_child_processes or _run. Update lstmkit/sweeps/ddp.py."
+            )
+    return watchers
 
 
 def job_subprocess_cmd(local_rank: int) -> tuple[Sequence[str], str]:
@@ -47,10 +95,7 @@ def job_subprocess_cmd(local_rank: int) -> tuple[Sequence[str], str]:
 
 def install() -> None:
     """Point Lightning's DDP launchers at `job_subprocess_cmd` (idempotent)."""
-    from lightning.fabric.strategies.launchers import subprocess_script as fabric_launcher
-    from lightning.pytorch.strategies.launchers import subprocess_script as trainer_launcher
-
-    for module in (trainer_launcher, fabric_launcher):
+    for module in launcher_modules():
         module._hydra_subprocess_cmd = job_subprocess_cmd
 
 
@@ -60,9 +105,7 @@ def release_ranks(timeout: float = 30.0) -> None:
     The watcher SIGKILLs the main process when a rank exits non-zero: right for one run, but
     in a sweep a failed job must not take the next jobs down with it.
     """
-    from lightning.fabric.strategies.launchers.subprocess_script import _ChildProcessObserver
-
-    for watcher in [t for t in threading.enumerate() if isinstance(t, _ChildProcessObserver)]:
+    for watcher in rank_watchers():
         watcher._run = lambda: True  # its next check ends the thread, whatever the exit codes
         for proc in watcher._child_processes:
             try:
