@@ -489,17 +489,17 @@ def test_tab_delimiter_and_utf16_are_read_when_named(tmp_path):
 def test_compact_numeric_dates_are_read_as_dates_and_say_so(frame, form, tmp_path, caplog):
     path = csv_of(frame)(tmp_path)
     with caplog.at_level(logging.INFO):
-        BUILDERS["series"](path, None, {}).setup("fit")
+        BUILDERS["series"](path, tmp_path / "cache", {}).setup("fit")
     assert f"time column 'time' read as dates in the form {form}" in caplog.text
     with pytest.raises(DataError, match=r"irregular time steps .*\(read as numbers;"):
-        BUILDERS["series"](path, None, {"time_format": "number"}).setup("fit")
+        BUILDERS["series"](path, tmp_path / "cache", {"time_format": "number"}).setup("fit")
 
 
 def test_dayfirst_and_time_format_read_day_month_dates(tmp_path):
     days = pd.date_range("2020-01-01", periods=60).strftime("%d/%m/%Y")
     path = csv_of(series().assign(time=days))(tmp_path)
     for kwargs in ({"dayfirst": True}, {"time_format": "%d/%m/%Y"}):
-        dm = BUILDERS["series"](path, None, kwargs)
+        dm = BUILDERS["series"](path, tmp_path / "cache", kwargs)
         dm.setup("fit")
         assert len(dm.splits["train"]) > 0
 
@@ -586,7 +586,9 @@ def test_a_wrong_type_inside_a_constructor_is_one_line_naming_the_node():
     with pytest.raises(InstantiationException) as raised:
         instantiate(cfg.data)
     error = instantiation_error(raised.value)
-    assert str(error).startswith("a value under data has the wrong type or range (TypeError: ")
+    assert re.match(
+        r"a value under data has the wrong type or range \((Type|Value)Error: ", str(error)
+    )
     assert "\n" not in str(error)
 
 
