@@ -19,13 +19,15 @@ import pandas as pd
 import pytest
 import torch
 from helpers import ROOT, long_frame, make_text_frame, run_train, tiny_run_overrides
-from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from lstmkit.data.sequences import SequenceDataModule
 from lstmkit.data.text import TextDataModule
 from lstmkit.data.timeseries import TimeSeriesDataModule
 from lstmkit.errors import ConfigError, DataError, UserError
 from lstmkit.inference.predict import predict
+from lstmkit.models.spec import ModelSpec
+from lstmkit.run_config import save_config
 
 
 def csv_of(frame: pd.DataFrame) -> Callable[[Path], Path]:
@@ -297,18 +299,12 @@ def run_folder(tmp_path_factory) -> Path:
     dm.setup("fit")
     run = tmp / "run"
     dm.save_preprocessor(run / "preprocessor")
-    model = {
-        "_target_": "lstmkit.models.classifier.RecurrentClassifier",
-        "embedding_dim": 8,
-        "hidden_size": 8,
-    }
-    net = instantiate(model, **dm.model_kwargs())
+    model = ModelSpec("classifier", {"embedding_dim": 8, "hidden_size": 8, **dm.model_kwargs()})
+    model.save(run)
+    save_config(run, OmegaConf.create({"data": {}}), choices={})
     (run / "checkpoints").mkdir()
     torch.save(
-        {
-            "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
-            "hyper_parameters": {"run_config": {"model": model}},
-        },
+        {"state_dict": {f"net.{k}": v for k, v in model.build().state_dict().items()}},
         run / "checkpoints" / "best.ckpt",
     )
     (run / "checkpoints" / "last.ckpt").write_bytes(b"PK\x03\x04 this is not a checkpoint")

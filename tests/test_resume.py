@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lstmkit.errors import ConfigError, DataError
-from lstmkit.resume import resume_config
+from lstmkit.resume import prepare_resume
 
 EXTRA = (
     "trainer.max_epochs=3",
@@ -34,7 +34,7 @@ EXTRA = (
 def train(*overrides: str, kill_at: int | None = None) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT / "tests"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
         "HYDRA_FULL_ERROR": "0",
         "PYTHONWARNINGS": "ignore",
     }
@@ -72,7 +72,8 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(text_csv, tmp_p
     last = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["epoch"] == 1 and last["global_step"] == 2 * steps  # end of the 2nd epoch
 
-    resumed = train(f"resume={run}")
+    resumed = train(f"resume={run}", "+callbacks.kill._target_=faults.KillAtStep")  # code: ours
+
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming" in (run / "train.log").read_text()
 
@@ -90,9 +91,8 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(text_csv, tmp_p
 
 def test_resume_refuses_a_folder_without_checkpoint(tmp_path):
     cfg = OmegaConf.create({"resume": str(tmp_path)})
-    with pytest.raises(DataError, match=r"no checkpoints/last.ckpt"):
-        resume_config(cfg)
+    with pytest.raises(DataError, match=r"no config.json"):
+        prepare_resume(cfg)
     with pytest.raises(ConfigError, match=r"no such run folder"):
-        resume_config(OmegaConf.create({"resume": str(tmp_path / "gone")}))
-    fresh = OmegaConf.create({"resume": "???"})  # the default: not resuming
-    assert resume_config(fresh) is fresh
+        prepare_resume(OmegaConf.create({"resume": str(tmp_path / "gone")}))
+    assert prepare_resume(OmegaConf.create({"resume": "???"})) is None  # the default: new run
