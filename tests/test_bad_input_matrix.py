@@ -365,7 +365,7 @@ def assert_no_trusted_output(run: Path) -> None:
     "override,message",
     [
         ("data.batch_size=-3", "data.batch_size must be >= 1, got -3."),
-        ("model.hidden_size=-4", "model.hidden_size and model.num_layers must be >= 1"),
+        ("model.hidden_size=-4", "model.hidden_size must be in [1, 16384], got -4"),
     ],
 )
 def test_train_py_negative_size_exits_2(override, message, tmp_path):

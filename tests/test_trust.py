@@ -128,9 +128,12 @@ HOSTILE = {
     "legacy pickle": (legacy_pickle, r"cannot read checkpoint .*corrupt or truncated"),
     "torch.save of a malicious object": (malicious_torch_save, r"cannot read checkpoint"),
     "old layout: _target_ in the checkpoint": (old_layout, r"has no model\.json"),
-    "_target_ nested in model.json": (target_in_model_spec, r"hidden_size must be a int"),
+    "_target_ nested in model.json": (
+        target_in_model_spec,
+        r"model\.hidden_size must be of type int",
+    ),
     "unknown kind": (target_as_kind, r"unknown model kind 'torch\.load'"),
-    "size out of range": (size_out_of_range, r"hidden_size must be in \[1, 16384\]"),
+    "size out of range": (size_out_of_range, r"model\.hidden_size must be in \[1, 16384\]"),
     "size not matching the weights": (size_not_the_weights, r"does not match the network"),
     "preprocessor.json types": (preprocessor_types, r"unexpected value for labels, text_column"),
 }

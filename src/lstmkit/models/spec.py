@@ -43,7 +43,7 @@ class Field:
             return None if self.optional else "must be set"
         plain = type(value) is self.kind or (self.kind is float and type(value) is int)
         if not plain:
-            return f"must be a {self.kind.__name__}, got {type(value).__name__}"
+            return f"must be of type {self.kind.__name__}, got {type(value).__name__}"
         if self.choices and value not in self.choices:
             return f"must be one of {list(self.choices)}, got {value!r}"
         if self.low is not None and not self.low <= value <= self.high:
@@ -117,10 +117,10 @@ class ModelSpec:
             raise error(f"{source}: unknown model kind {kind!r}; known kinds: {sorted(KINDS)}.")
         fields = KINDS[kind][1]
         params = data["params"]
-        problems = [f"unknown option {name!r}" for name in params if name not in fields]
+        problems = [f"unknown option model.{name}" for name in params if name not in fields]
         for name, rule in fields.items():
             if name in params and (why := rule.check(name, params[name])):
-                problems.append(f"{name} {why}")
+                problems.append(f"model.{name} {why}")
         if problems:
             raise error(f"{source}: invalid {kind} model spec: {'; '.join(problems)}.")
         return cls(kind, dict(params))
