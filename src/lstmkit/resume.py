@@ -17,7 +17,6 @@ import json
 import logging
 import math
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,15 +30,11 @@ from lstmkit.atomic import atomic_path
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.inference.run import load_checkpoint
 from lstmkit.models.spec import ModelSpec
-from lstmkit.run_config import read_record, save_config
+from lstmkit.run_config import KEY, read_record, restore_values, save_config
 
 log = logging.getLogger(__name__)
-# keys hydra.utils.instantiate acts on: never taken from a file, only compared with ours
-INSTANTIATE_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
-NOT_RESTORED = ("hydra", "resume", "ckpt_path", "paths.run_dir")
 FROZEN = ("data", "model", "task")  # a resume that changes these is a new run
 FREE = ("data.num_workers",)
-KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def resume_requested(cfg: DictConfig) -> bool:
@@ -124,42 +119,6 @@ def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
-def restore_values(cfg: DictConfig, saved: Any, path: str, skip: list[str], old_dir: str) -> None:
-    """Set the saved values into `cfg` (composed from our conf/), checking them as data."""
-    if path in NOT_RESTORED or any(path == k or path.startswith(k + ".") for k in skip):
-        return
-    name = path.rsplit(".", 1)[-1]
-    if path and not KEY.fullmatch(name):
-        raise DataError(f"config.json: unexpected key {path!r}.")
-    if name in INSTANTIATE_KEYS or _holds_target(saved) and not isinstance(saved, dict):
-        ours = OmegaConf.select(cfg, path, default=None)
-        ours = OmegaConf.to_container(ours) if OmegaConf.is_config(ours) else ours
-        if ours != saved:
-            raise DataError(
-                f"config.json: {path} = {saved!r} is not what lstmkit's conf/ gives here "
-                f"({ours!r}); a run folder cannot choose code to run. Start a new run."
-            )
-        return
-    if isinstance(saved, dict):
-        for key, value in saved.items():
-            restore_values(cfg, value, f"{path}.{key}" if path else str(key), skip, old_dir)
-        return
-    if isinstance(saved, str) and "${" in saved:
-        raise DataError(f"config.json: {path} holds an interpolation {saved!r}; values only.")
-    if isinstance(saved, str) and old_dir and (saved == old_dir or saved.startswith(old_dir + "/")):
-        return  # a path inside the run folder: ours points at the folder being resumed
-    with open_dict(cfg):
-        OmegaConf.update(cfg, path, saved, force_add=True)
-
-
-def _holds_target(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(k in INSTANTIATE_KEYS or _holds_target(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_target(v) for v in value)
-    return False
-
-
 def prepare_resume(cfg: DictConfig) -> Resume | None:
     """Everything that can refuse a resume without reading the data; writes nothing."""
     if not resume_requested(cfg):
@@ -176,6 +135,7 @@ def prepare_resume(cfg: DictConfig) -> Resume | None:
             "epoch); start it again instead."
         )
     load_checkpoint(last)  # weights only; a truncated file is refused here
+    override_history(folder)  # appended to on success: checked now, while nothing is written
     saved = record["config"]
     overrides = command_overrides()
     old_dir = str((saved.get("paths") or {}).get("run_dir") or "")
@@ -259,10 +219,23 @@ def record_resume(resume: Resume) -> None:
     save_config(resume.folder, resume.config, choices=resume.choices)
     history = resume.folder / ".hydra" / "overrides.yaml"
     if history.is_file() and resume.overrides:
-        before = yaml.safe_load(history.read_text()) or []
         with atomic_path(history) as tmp:
-            tmp.write_text(yaml.safe_dump([*before, *resume.overrides]))
+            tmp.write_text(yaml.safe_dump([*override_history(resume.folder), *resume.overrides]))
     log.info("resuming %s from %s", resume.folder, resume.last)
+
+
+def override_history(folder: Path) -> list[str]:
+    """`.hydra/overrides.yaml`: a list of strings (read with the safe YAML loader only)."""
+    path = folder / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return []
+    try:
+        history = yaml.safe_load(path.read_text()) or []
+    except yaml.YAMLError as e:
+        raise DataError(f"{path}: not valid YAML ({e}).") from None
+    if not isinstance(history, list) or not all(isinstance(o, str) for o in history):
+        raise DataError(f"{path}: expected a list of overrides (strings).")
+    return history
 
 
 def objective_of(report: dict[str, Any]) -> float:
