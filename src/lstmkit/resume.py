@@ -37,6 +37,10 @@ FROZEN = ("data", "model", "task")  # a resume that changes these is a new run
 FREE = ("data.num_workers",)
 
 
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
 def resume_requested(cfg: DictConfig) -> bool:
     return "resume" in cfg and not OmegaConf.is_missing(cfg, "resume") and bool(cfg.resume)
 
@@ -63,15 +67,15 @@ def preflight(argv: list[str], conf_dir: Path) -> list[str]:
         raise ConfigError(f"resume={folder}: no such run folder (nothing was created).")
     groups = top_groups(conf_dir)
     for arg in argv:
-        key = arg.split("=", 1)[0].lstrip("+~")
+        key = _key(arg)
         if key in groups or key == "task":
             raise ConfigError(
                 f"{arg}: a resumed run keeps its own {key!r} config group. "
                 "Start a new run to change it."
             )
-    extra = []
+    extra, saved = [], read_record(folder)["choices"]
     for group, default in groups.items():
-        choice = read_record(folder)["choices"].get(group, default)
+        choice = saved.get(group, default)
         if choice == default:
             continue
         known = choice is None or (
@@ -109,14 +113,10 @@ def command_overrides() -> list[str]:
     hc = HydraConfig.get()
     keep = []
     for override in hc.overrides.task:
-        key = override.split("=", 1)[0].lstrip("+~")
+        key = _key(override)
         if key != "resume" and not key.startswith("hydra") and key not in hc.runtime.choices:
             keep.append(override)
     return keep
-
-
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
 
 
 def prepare_resume(cfg: DictConfig) -> Resume | None:
