@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.errors import InstantiationException
@@ -12,9 +13,12 @@ from omegaconf import DictConfig
 from lstmkit.config_checks import instantiation_error
 from lstmkit.errors import UserError, disk_error
 from lstmkit.pipeline import train
+from lstmkit.resume import preflight
+from lstmkit.run_dirs import register
 from lstmkit.sweeps.jobs import in_multirun, record_failure
 
 log = logging.getLogger("train")
+register()  # ${lstmkit.new_dir:...}: the run folder, created once, never shared
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
@@ -52,4 +56,9 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    try:  # resume=: checked before Hydra creates or rewrites anything in the run folder
+        sys.argv[1:] = preflight(sys.argv[1:], Path(__file__).parent / "conf")
+    except UserError as e:
+        print(f"[train][ERROR] - {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
     main()

@@ -26,6 +26,7 @@ from helpers import ROOT, long_frame, make_text_frame, run_train, tiny_run_overr
 from hydra import compose, initialize_config_dir
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from lstmkit.config_checks import check_config, instantiation_error
 from lstmkit.data.sequences import SequenceDataModule
@@ -33,6 +34,8 @@ from lstmkit.data.text import TextDataModule
 from lstmkit.data.timeseries import TimeSeriesDataModule
 from lstmkit.errors import ConfigError, DataError, UserError, disk_error
 from lstmkit.inference.predict import predict
+from lstmkit.models.spec import ModelSpec
+from lstmkit.run_config import save_config
 from predict import main as predict_main
 
 
@@ -604,13 +607,12 @@ def untrained_run(folder: Path, dm, model: dict, data: dict | None = None) -> Pa
     dm.setup("fit")
     run = folder / "run"
     dm.save_preprocessor(run / "preprocessor")
-    net = instantiate(model, **dm.model_kwargs())
+    spec = ModelSpec.from_config(model, dict(dm.model_kwargs()))
+    spec.save(run)
+    save_config(run, OmegaConf.create({"data": data or {}}), choices={})
     (run / "checkpoints").mkdir()
     torch.save(
-        {
-            "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
-            "hyper_parameters": {"run_config": {"model": model, "data": data or {}}},
-        },
+        {"state_dict": {f"net.{k}": v for k, v in spec.build().state_dict().items()}},
         run / "checkpoints" / "best.ckpt",
     )
     return run

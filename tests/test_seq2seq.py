@@ -72,4 +72,5 @@ def test_a_classifier_on_forecasting_data_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="Forecasting data needs model=seq2seq"):
         build_model(cfg, dm)
     cfg.model._target_ = "lstmkit.models.seq2seq.Seq2SeqForecaster"
-    assert build_model(cfg, dm).horizon == 4
+    spec, net = build_model(cfg, dm)
+    assert net.horizon == 4 and spec.to_dict()["params"]["horizon"] == 4

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import shutil
 import tempfile
@@ -10,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -51,6 +55,30 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    """Write JSON atomically (sorted keys, indented, so diffs between runs are readable)."""
+    """Write strict JSON atomically (sorted keys, indented, so diffs between runs are readable).
+
+    JSON has no NaN or Infinity (strict readers such as `jq` or browsers reject them): such a
+    number is written as null and the log says which key it was and why.
+    """
+    nonfinite: list[str] = []
+    plain = _finite(obj, "", nonfinite)
+    if nonfinite:
+        log.warning(
+            "%s: %s not a finite number; written as null (JSON has no NaN/Infinity)",
+            path,
+            ", ".join(nonfinite[:10]) + (" ..." if len(nonfinite) > 10 else ""),
+        )
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(plain, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def _finite(obj: Any, where: str, found: list[str]) -> Any:
+    """`obj` with every NaN / inf float replaced by None; their key paths go to `found`."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        found.append(f"{where or '<value>'}={obj}")
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v, f"{where}.{k}" if where else str(k), found) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v, f"{where}[{i}]", found) for i, v in enumerate(obj)]
+    return obj

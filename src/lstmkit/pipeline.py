@@ -9,17 +9,19 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from lstmkit.atomic import write_json
 from lstmkit.callbacks.best_metric import BestMetric
+from lstmkit.callbacks.run_config import RunConfig
 from lstmkit.config_checks import check_config
 from lstmkit.data.base import CsvDataModule
 from lstmkit.errors import ConfigError
-from lstmkit.resume import resume_config
+from lstmkit.models.spec import ModelSpec
+from lstmkit.resume import check_same_run, objective_of, prepare_resume, record_resume
+from lstmkit.run_config import plain_config, save_config
 from lstmkit.runtime import configure_torch
 from lstmkit.sweeps.naming import job_label
 from lstmkit.tables import metrics_table
@@ -27,29 +29,29 @@ from lstmkit.tables import metrics_table
 log = logging.getLogger(__name__)
 
 
-def build_model(cfg: DictConfig, datamodule: CsvDataModule) -> torch.nn.Module:
-    """Instantiate the network with the sizes the data dictates (vocab, classes, features)."""
-    kwargs = dict(datamodule.model_kwargs())
-    vectors = cfg.model.get("pretrained_embeddings")
+def build_model(cfg: DictConfig, datamodule: CsvDataModule) -> tuple[ModelSpec, torch.nn.Module]:
+    """The network's plain spec (our conf/model choice + the sizes the data dictates) and the
+    network built from it: the very spec a run folder keeps, so predict rebuilds the same."""
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    spec = ModelSpec.from_config(model, dict(datamodule.model_kwargs()))
+    vectors = model.get("pretrained_embeddings")
+    pretrained = None
     if vectors:
         from lstmkit.models.embeddings import load_vectors
 
         vocab = datamodule.encoder.tokenizer.get_vocab()
-        kwargs["pretrained_embeddings"], _ = load_vectors(vectors, vocab, cfg.model.embedding_dim)
-    try:
-        return instantiate(cfg.model, **kwargs)
-    except InstantiationException as e:
-        cause = e.__cause__
-        if isinstance(cause, ValueError):  # a model argument out of range, e.g. hidden_size=-4
-            raise ConfigError(f"{cfg.model._target_}: {cause}") from None
-        if "unexpected keyword argument" not in str(e):
-            raise
-        # e.g. data=airline with the default model=lstm
+        pretrained, _ = load_vectors(vectors, vocab, model["embedding_dim"])
+    return spec, spec.build(pretrained)
+
+
+def check_epochs(cfg: DictConfig) -> None:
+    """A run that trains no epoch would report an untrained model's test metrics as a result."""
+    epochs = cfg.trainer.get("max_epochs")
+    if epochs == 0:
         raise ConfigError(
-            f"model {cfg.model._target_} does not fit this data, which provides "
-            f"{sorted(kwargs)}. Forecasting data needs model=seq2seq; classification data "
-            "needs model=lstm or model=gru."
-        ) from None
+            "trainer.max_epochs=0 trains nothing; metrics of an untrained model are not a "
+            "result. Give at least 1 (or -1 with trainer.max_steps / max_time)."
+        )
 
 
 def build_trainer(cfg: DictConfig, out: Path, extra_callbacks: list | None = None) -> L.Trainer:
@@ -67,8 +69,16 @@ def build_trainer(cfg: DictConfig, out: Path, extra_callbacks: list | None = Non
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one training job and return its final metrics (also written to metrics.json)."""
     started = time.perf_counter()
-    cfg = resume_config(cfg)  # resume=<run dir>: that run's own config, continued in place
+    resume = prepare_resume(cfg)  # resume=<run dir>: checked before anything is written
+    if resume and resume.complete is not None:
+        log.info(
+            "%s is complete (metrics.json); nothing to do. Resume with a larger "
+            "trainer.max_epochs to train on.",
+            resume.folder,
+        )
+        return {**resume.complete, "objective": {"value": objective_of(resume.complete)}}
     check_config(cfg)  # a wrong type or range fails here, naming its key, before any work
+    check_epochs(cfg)
     runtime = configure_torch(cfg.runtime.threads, cfg.runtime.flush_denormal)
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.run_dir)  # chosen by Hydra: hydra.run.dir or the sweep job folder
@@ -81,23 +91,29 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
     datamodule.prepare_data()
     datamodule.setup("fit")
-    datamodule.save_preprocessor(out / "preprocessor")
+    spec, net = build_model(cfg, datamodule)
+    if resume:
+        check_same_run(resume, datamodule, spec)
 
-    net = build_model(cfg, datamodule)
     make_task = instantiate(cfg.task, _partial_=True)  # objects below must not pass through Hydra
     task = make_task(
         net=net,
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler),
-        run_config=OmegaConf.to_container(cfg, resolve=True),
         **datamodule.task_kwargs(),
     )
     objective = cfg.get("objective") or {}
     tracker = BestMetric(
         objective.get("metric") or cfg.task.monitor, objective.get("mode") or cfg.task.monitor_mode
     )
-    trainer = build_trainer(cfg, out, [tracker])
-    trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer = build_trainer(cfg, out, [tracker, RunConfig(plain_config(cfg))])
+    if resume:
+        record_resume(resume)
+    elif trainer.is_global_zero:
+        datamodule.save_preprocessor(out / "preprocessor")
+        spec.save(out)
+        save_config(out, cfg)
+    trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
 
     metrics: dict[str, Any] = {
         k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")

@@ -7,7 +7,6 @@ itself when the run has no TensorBoard logger or the task does not fit (e.g. for
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,7 +18,9 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 
+from lstmkit.atomic import write_json
 from lstmkit.callbacks.best_metric import BestMetric
+from lstmkit.callbacks.run_config import run_config
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class HParamsSummary(L.Callback):
             return
         from torch.utils.tensorboard.summary import hparams
 
-        config = dict(pl_module.hparams).get("run_config") or dict(pl_module.hparams)
+        config = run_config(trainer) or dict(pl_module.hparams)
         params = flat_hparams(config, self.include)
         _, session_start, _ = hparams(params, {})
         logger.experiment._get_file_writer().add_summary(session_start)
@@ -185,9 +186,9 @@ class ClassificationReport(L.Callback):
         scores = per_class_scores(confusion)
         table = {name: {k: float(v[i]) for k, v in scores.items()} for i, name in enumerate(names)}
         if trainer.is_global_zero:
-            Path(trainer.default_root_dir).mkdir(parents=True, exist_ok=True)
-            (Path(trainer.default_root_dir) / "test_per_class.json").write_text(
-                json.dumps({"classes": table, "confusion": confusion.tolist()}, indent=2)
+            write_json(
+                Path(trainer.default_root_dir) / "test_per_class.json",
+                {"classes": table, "confusion": confusion.tolist()},
             )
         logger = tensorboard(trainer)
         if logger is None:

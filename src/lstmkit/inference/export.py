@@ -26,20 +26,14 @@ def example_inputs(
     g = torch.Generator().manual_seed(seed)
     lengths = torch.randint(1, steps + 1, (batch,), generator=g)
     lengths[0] = steps  # the batch is padded to its longest sequence
-    spec = run.spec
-    if spec["kind"] == "text":
-        vocab = run.net.input_layer.num_embeddings
-        inputs = torch.randint(2, vocab, (batch, steps), generator=g)
+    params = run.model.params  # model.json: the sizes the network was built with
+    if params.get("vocab_size"):
+        inputs = torch.randint(2, params["vocab_size"], (batch, steps), generator=g)
         inputs[torch.arange(steps)[None, :] >= lengths[:, None]] = 0
     else:
-        width = (
-            len(spec["feature_columns"])
-            if spec["kind"] == "sequences"
-            else len(spec["value_columns"]) + len(spec["covariate_columns"])
-        )
-        if spec["kind"] == "timeseries":
+        if run.spec["kind"] == "timeseries":
             lengths[:] = steps  # windows are full length
-        inputs = torch.randn(batch, steps, width, generator=g)
+        inputs = torch.randn(batch, steps, params["input_size"], generator=g)
     return inputs, lengths
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import zipfile
 from dataclasses import dataclass
@@ -10,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from torch import nn
 
 from lstmkit.errors import DataError
+from lstmkit.inference.preprocessor import read_preprocessor
+from lstmkit.models.spec import ModelSpec
+from lstmkit.run_config import read_record
 
 CHECKPOINTS = ("best", "last")
 
@@ -51,28 +51,29 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"cannot read checkpoint {path}: {first}. The file is corrupt or "
             "truncated (or not a checkpoint); use another one (best/last)."
         ) from None
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
         raise DataError(f"{path} is not a Lightning checkpoint (no state_dict).")
     return ckpt
 
 
-def model_kwargs(spec: dict[str, Any], preprocessor: Path) -> dict[str, Any]:
-    """The sizes the data dictated at training time, rebuilt from the saved preprocessing."""
+def model_sizes(spec: dict[str, Any], preprocessor: Path) -> dict[str, Any]:
+    """The sizes the saved preprocessing implies; the model spec must agree with them."""
     kind = spec["kind"]
     if kind == "text":
         from tokenizers import Tokenizer
 
-        vocab = Tokenizer.from_file(str(preprocessor / "tokenizer.json")).get_vocab_size()
+        try:
+            vocab = Tokenizer.from_file(str(preprocessor / "tokenizer.json")).get_vocab_size()
+        except Exception as e:  # the Rust parser's own error type
+            raise DataError(f"{preprocessor}/tokenizer.json cannot be read: {e}.") from None
         return {"vocab_size": vocab, "num_classes": len(spec["labels"])}
     if kind == "sequences":
         return {"input_size": len(spec["feature_columns"]), "num_classes": len(spec["labels"])}
-    if kind == "timeseries":
-        return {
-            "input_size": len(spec["value_columns"]) + len(spec["covariate_columns"]),
-            "horizon": spec["horizon"],
-            "num_targets": len(spec["value_columns"]),
-        }
-    raise DataError(f"{preprocessor}/preprocessor.json: unknown kind {kind!r}.")
+    return {
+        "input_size": len(spec["value_columns"]) + len(spec["covariate_columns"]),
+        "horizon": spec["horizon"],
+        "num_targets": len(spec["value_columns"]),
+    }
 
 
 @dataclass
@@ -81,8 +82,9 @@ class LoadedRun:
 
     folder: Path
     checkpoint: Path
-    config: dict[str, Any]  # the run's resolved config, as saved in the checkpoint
-    spec: dict[str, Any]  # preprocessor/preprocessor.json
+    config: dict[str, Any]  # the run's resolved config (config.json), plain data
+    spec: dict[str, Any]  # preprocessor/preprocessor.json, checked
+    model: ModelSpec  # model.json, checked
     net: nn.Module
 
     @property
@@ -90,32 +92,44 @@ class LoadedRun:
         return self.folder / "preprocessor"
 
 
-def load_run(run_dir: str | Path, which: str = "best") -> LoadedRun:
-    """Rebuild the trained network in eval mode from a run folder (no Lightning, no Trainer)."""
-    folder = Path(run_dir)
-    path = find_checkpoint(folder, which)
-    spec_path = folder / "preprocessor" / "preprocessor.json"
-    if not spec_path.is_file():
-        raise DataError(
-            f"{folder} has no preprocessor/preprocessor.json; it is not a complete run folder."
-        )
-    spec = json.loads(spec_path.read_text())
-    ckpt = load_checkpoint(path)
-    config = (ckpt.get("hyper_parameters") or {}).get("run_config")
-    if not config:
-        raise DataError(f"{path} holds no run_config; it was not written by train.py.")
-    model_cfg = OmegaConf.create(config["model"])
-    if "pretrained_embeddings" in model_cfg:
-        model_cfg.pretrained_embeddings = None  # the trained weights come from the checkpoint
-    net = instantiate(model_cfg, **model_kwargs(spec, folder / "preprocessor"))
+def weights(path: Path, ckpt: dict[str, Any], model: ModelSpec) -> dict[str, torch.Tensor]:
+    """The network's tensors from a checkpoint, shape-checked against the spec before any build.
+
+    Checking on the meta device first means a spec with absurd sizes allocates nothing.
+    """
     state = {
         k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")
     }
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as e:
+    expected = model.shapes()
+    got = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if got != expected:
+        wrong = sorted(set(got) ^ set(expected) | {k for k in got if got[k] != expected.get(k)})
         raise DataError(
-            f"{path} does not match the network its run config describes: {str(e).splitlines()[0]}"
-        ) from None
+            f"{path} does not match the network in model.json ({model.kind}): "
+            f"{len(wrong)} tensor(s) differ, e.g. {wrong[:3]}."
+        )
+    return state
+
+
+def load_run(run_dir: str | Path, which: str = "best") -> LoadedRun:
+    """Rebuild the trained network in eval mode from a run folder (no Lightning, no Trainer).
+
+    Everything comes from plain, checked data: model.json picks one of our classes, the
+    checkpoint gives tensors only, and no `_target_` from the folder is ever called.
+    """
+    folder = Path(run_dir)
+    path = find_checkpoint(folder, which)
+    spec = read_preprocessor(folder)
+    model = ModelSpec.load(folder)
+    sizes = model_sizes(spec, folder / "preprocessor")
+    differ = {k: (model.params.get(k), v) for k, v in sizes.items() if model.params.get(k) != v}
+    if differ:
+        raise DataError(
+            f"{folder}: model.json does not fit preprocessor/ (model vs data: {differ}); "
+            "the folder mixes files of different runs."
+        )
+    state = weights(path, load_checkpoint(path), model)
+    net = model.build()
+    net.load_state_dict(state)
     net.eval()
-    return LoadedRun(folder, path, config, spec, net)
+    return LoadedRun(folder, path, read_record(folder)["config"], spec, model, net)

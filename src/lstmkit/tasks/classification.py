@@ -32,7 +32,6 @@ class ClassificationTask(L.LightningModule):
         class_weights: str | None = None,
         monitor: str = "val/acc",
         monitor_mode: str = "max",
-        run_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         # plain containers only, so checkpoints load with torch.load(weights_only=True)

@@ -42,7 +42,6 @@ class ForecastingTask(L.LightningModule):
         figures: int = 4,
         monitor: str = "val/loss",
         monitor_mode: str = "min",
-        run_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if loss not in LOSSES:

@@ -1,0 +1,24 @@
+"""The run's resolved config, held where callbacks can read it (never in the LightningModule).
+
+Tasks take only task arguments; callbacks that report the run's settings (TensorBoard
+HParams) find the config here. The run folder's `config.json` is its saved copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+
+
+class RunConfig(L.Callback):
+    """Carries `config` (plain containers) for the other callbacks of this Trainer."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+
+def run_config(trainer: L.Trainer) -> dict[str, Any] | None:
+    """The config a `RunConfig` callback carries, or None when the Trainer has none."""
+    found = [cb.config for cb in trainer.callbacks if isinstance(cb, RunConfig)]
+    return found[0] if found else None

@@ -1,0 +1,190 @@
+"""A network described as plain data: which of our classes, and its sizes and options.
+
+A run folder stores this spec as `model.json`. Predict, export and resume rebuild the network
+from it through the allowlist below, never from a `_target_` read back from a file: a run
+folder is data, so a hostile one can name no function for us to call. Training builds its
+network from the same spec, so what a run saved is exactly what it trained.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lstmkit.atomic import write_json
+from lstmkit.errors import ConfigError, DataError
+from lstmkit.models.classifier import RecurrentClassifier
+from lstmkit.models.pooling import MODES
+from lstmkit.models.recurrent import BACKENDS, CELLS
+from lstmkit.models.seq2seq import HEADS, Seq2SeqForecaster
+
+FILE = "model.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Field:
+    """One constructor argument: its plain type and the values it may take."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    optional: bool = False
+
+    def check(self, name: str, value: Any) -> str | None:
+        """Why `value` is not acceptable, or None."""
+        if value is None:
+            return None if self.optional else "must be set"
+        plain = type(value) is self.kind or (self.kind is float and type(value) is int)
+        if not plain:
+            return f"must be of type {self.kind.__name__}, got {type(value).__name__}"
+        if self.choices and value not in self.choices:
+            return f"must be one of {list(self.choices)}, got {value!r}"
+        if self.low is not None and not self.low <= value <= self.high:
+            return f"must be in [{self.low}, {self.high}], got {value!r}"
+        return None
+
+
+def _size(high: int, optional: bool = False) -> Field:
+    return Field(int, 1, high, optional=optional)
+
+
+DROPOUT = Field(float, 0.0, 0.99)
+COMMON = {
+    "hidden_size": _size(16_384),
+    "num_layers": _size(64),
+    "dropout": DROPOUT,
+    "cell": Field(str, choices=tuple(CELLS)),
+    "backend": Field(str, choices=BACKENDS),
+    "init": Field(str, choices=("keras", "torch")),
+}
+# kind -> (our class, its arguments); nothing outside this table can ever be built
+KINDS: dict[str, tuple[type[nn.Module], dict[str, Field]]] = {
+    "classifier": (
+        RecurrentClassifier,
+        {
+            "num_classes": _size(1_000_000),
+            "vocab_size": _size(50_000_000, optional=True),
+            "input_size": _size(1_000_000, optional=True),
+            "embedding_dim": _size(16_384),
+            "bidirectional": Field(bool),
+            "embedding_dropout": DROPOUT,
+            "head_dropout": DROPOUT,
+            "pooling": Field(str, choices=MODES),
+            "freeze_embeddings": Field(bool),
+            "padding_idx": Field(int, 0, 50_000_000),
+            **COMMON,
+        },
+    ),
+    "seq2seq": (
+        Seq2SeqForecaster,
+        {
+            "input_size": _size(1_000_000),
+            "horizon": _size(1_000_000),
+            "num_targets": _size(1_000_000),
+            "head": Field(str, choices=HEADS),
+            "attention": Field(bool),
+            "relative": Field(bool),
+            **COMMON,
+        },
+    ),
+}
+# the `_target_` of our own conf/model/*.yaml, mapped to a kind (training time only)
+TARGETS = {f"{cls.__module__}.{cls.__qualname__}": kind for kind, (cls, _) in KINDS.items()}
+NOT_SAVED = ("_target_", "pretrained_embeddings")  # the vectors end up in the weights
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """`kind` (a key of KINDS) and the plain keyword arguments of its class."""
+
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str, error: type[Exception] = DataError) -> ModelSpec:
+        """Check every field (type, range, choice); refuse anything else with `error`."""
+        if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
+            raise error(f"{source}: not a model spec (want {{'kind': ..., 'params': {{...}}}}).")
+        kind = data.get("kind")
+        if kind not in KINDS:
+            raise error(f"{source}: unknown model kind {kind!r}; known kinds: {sorted(KINDS)}.")
+        fields = KINDS[kind][1]
+        params = data["params"]
+        problems = [f"unknown option model.{name}" for name in params if name not in fields]
+        for name, rule in fields.items():
+            if name in params and (why := rule.check(name, params[name])):
+                problems.append(f"model.{name} {why}")
+        if problems:
+            raise error(f"{source}: invalid {kind} model spec: {'; '.join(problems)}.")
+        return cls(kind, dict(params))
+
+    @classmethod
+    def from_config(cls, model: dict[str, Any], sizes: dict[str, Any]) -> ModelSpec:
+        """The spec of a training run: our conf/model choice plus the sizes the data dictates."""
+        target = model.get("_target_")
+        if target not in TARGETS:
+            raise ConfigError(
+                f"model._target_={target!r} is not one of lstmkit's networks "
+                f"({sorted(TARGETS)}); a run must be reloadable from plain data."
+            )
+        kind = TARGETS[target]
+        params = {k: v for k, v in model.items() if k not in NOT_SAVED}
+        extra = sorted(set(sizes) - set(KINDS[kind][1]))
+        if extra:  # e.g. data=airline with the default model=lstm
+            raise ConfigError(
+                f"model {target} does not fit this data, which provides {sorted(sizes)}. "
+                "Forecasting data needs model=seq2seq; classification data needs model=lstm "
+                "or model=gru."
+            )
+        return cls.from_dict(
+            {"kind": kind, "params": {**params, **sizes}}, "model config", ConfigError
+        )
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ModelSpec:
+        """Read and check `<folder>/model.json`."""
+        path = Path(folder) / FILE
+        if not path.is_file():
+            raise DataError(
+                f"{folder} has no {FILE}: it is not a run folder written by this lstmkit "
+                "(older runs stored the network as a config to instantiate; retrain it)."
+            )
+        try:
+            data = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as e:
+            raise DataError(f"{path}: not valid JSON ({e}).") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise DataError(f"{path}: unknown model spec format; expected format {FORMAT}.")
+        return cls.from_dict(data, str(path))
+
+    def save(self, folder: str | Path) -> None:
+        write_json(Path(folder) / FILE, self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "kind": self.kind, "params": dict(self.params)}
+
+    def build(self, pretrained_embeddings: torch.Tensor | None = None) -> nn.Module:
+        """Our class for `kind`, with the checked arguments (no other call is possible)."""
+        cls, _ = KINDS[self.kind]
+        extra = (
+            {}
+            if pretrained_embeddings is None
+            else {"pretrained_embeddings": pretrained_embeddings}
+        )
+        try:
+            return cls(**self.params, **extra)
+        except (ValueError, TypeError, AssertionError) as e:  # e.g. vocab_size and input_size
+            raise ConfigError(f"model ({self.kind}): {e}") from None
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Parameter shapes without allocating them: checked against a checkpoint first."""
+        with torch.device("meta"):
+            net = self.build()
+        return {name: tuple(t.shape) for name, t in net.state_dict().items()}
