@@ -1,15 +1,10 @@
-"""Predict with a trained run: `python predict.py run=<run dir> input=new.csv output=preds.csv`.
+r"""Predict with a trained run: `python predict.py run=<run dir> input=new.csv output=preds.csv`.
 
-<<<<<<< HEAD
-Options (key=value): run, input, output (default <input>.predictions.csv), checkpoint
-(best | last | a .ckpt path), batch_size, text_column, encoding, delimiter, threads,
-keep_text (true: keep the text column in the output), id_column (the key column to join
-results back by: put first; rows with a missing or duplicated key are reported).
-=======
 Options (key=value): run, input, output (default <input>.predictions.csv; never the input),
 checkpoint (best | last | a .ckpt path), batch_size, text_column, encoding (e.g. utf-16),
-delimiter (one character; \t or tab for tabs), threads. See docs/INPUTS.md.
->>>>>>> inputs
+delimiter (one character; \t or tab for tabs), threads, keep_text (true: keep the text column
+in the output), id_column (the key column to join results back by: put first; rows with a
+missing or duplicated key are reported). See docs/inputs.md.
 """
 
 from __future__ import annotations
