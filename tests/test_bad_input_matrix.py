@@ -563,6 +563,7 @@ CONFIGS = {
     ),
     "test_fraction 1": (["data.test_fraction=1"], r"data.test_fraction must be in \[0, 1\), got 1"),
     "max_epochs not a number": (["trainer.max_epochs=ten"], r"trainer.max_epochs must be a whole"),
+    "max_epochs 0": (["trainer.max_epochs=0"], r"^trainer.max_epochs=0 trains nothing"),
     "dropout above 1": (["model.dropout=1.5"], r"model.dropout must be in \[0, 1\), got 1.5"),
     "flag not a boolean": (["data.drop_empty=maybe"], r"data.drop_empty must be true or false"),
     "fractional horizon": (
@@ -597,8 +598,9 @@ def test_a_wrong_type_inside_a_constructor_is_one_line_naming_the_node():
 
 @pytest.mark.parametrize("data", sorted(p.stem for p in (ROOT / "conf" / "data").glob("*.yaml")))
 def test_shipped_configs_pass_the_checks(data):
+    """...and so does Lightning's 'no epoch limit' (-1, with max_steps)."""
     model = "seq2seq" if data in ("airline", "sunspots", "timeseries_csv") else "lstm"
-    check_config(composed([f"data={data}", f"model={model}"]))
+    check_config(composed([f"data={data}", f"model={model}", "trainer.max_epochs=-1"]))
 
 
 # -- predict on real (untrained) run folders: data module + network + weights-only checkpoint

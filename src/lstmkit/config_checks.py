@@ -99,7 +99,7 @@ RULES: dict[str, Rule] = {
     "model.dropout": FRACTION,
     "model.embedding_dropout": FRACTION,
     "model.head_dropout": FRACTION,
-    "trainer.max_epochs": WHOLE,
+    "trainer.max_epochs": Rule(int, -1),  # -1: no epoch limit (with max_steps / max_time)
     "trainer.log_every_n_steps": WHOLE,
     "trainer.gradient_clip_val": Rule(float, 0, nullable=True),
 }
@@ -118,6 +118,11 @@ def check_config(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, key, default=_ABSENT)
         if value is not _ABSENT:
             check_value(key, value, rule)
+    if OmegaConf.select(cfg, "trainer.max_epochs", default=None) == 0:
+        raise ConfigError(
+            "trainer.max_epochs=0 trains nothing; metrics of an untrained model are not a "
+            "result. Give at least 1 (or -1 with trainer.max_steps / max_time)."
+        )
     data = cfg.get("data") or {}
     if "val_fraction" in data and data.val_fraction == 0 and not data.get("split_column"):
         raise ConfigError(

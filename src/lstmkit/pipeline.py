@@ -44,16 +44,6 @@ def build_model(cfg: DictConfig, datamodule: CsvDataModule) -> tuple[ModelSpec, 
     return spec, spec.build(pretrained)
 
 
-def check_epochs(cfg: DictConfig) -> None:
-    """A run that trains no epoch would report an untrained model's test metrics as a result."""
-    epochs = cfg.trainer.get("max_epochs")
-    if epochs == 0:
-        raise ConfigError(
-            "trainer.max_epochs=0 trains nothing; metrics of an untrained model are not a "
-            "result. Give at least 1 (or -1 with trainer.max_steps / max_time)."
-        )
-
-
 def build_trainer(cfg: DictConfig, out: Path, extra_callbacks: list | None = None) -> L.Trainer:
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     callbacks += extra_callbacks or []
@@ -78,7 +68,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
         return {**resume.complete, "objective": {"value": objective_of(resume.complete)}}
     check_config(cfg)  # a wrong type or range fails here, naming its key, before any work
-    check_epochs(cfg)
     runtime = configure_torch(cfg.runtime.threads, cfg.runtime.flush_denormal)
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.run_dir)  # chosen by Hydra: hydra.run.dir or the sweep job folder
