@@ -15,10 +15,11 @@ from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from lstmkit.atomic import write_json
+from lstmkit.callbacks.adaptive_threads import runtime_callbacks
 from lstmkit.callbacks.best_metric import BestMetric
 from lstmkit.errors import ConfigError
 from lstmkit.resume import resume_config
-from lstmkit.runtime import configure_torch
+from lstmkit.runtime import configure_torch, resolve_precision
 from lstmkit.sweeps.naming import job_label
 from lstmkit.tables import metrics_table
 
@@ -59,14 +60,23 @@ def build_trainer(cfg: DictConfig, out: Path, extra_callbacks: list | None = Non
     logger = False
     if cfg.get("logger"):
         logger = instantiate(cfg.logger, **({"version": label} if label else {}))
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
+    precision = resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator)
+    return instantiate(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=logger,
+        default_root_dir=str(out),
+        precision=precision,
+    )
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one training job and return its final metrics (also written to metrics.json)."""
     started = time.perf_counter()
     cfg = resume_config(cfg)  # resume=<run dir>: that run's own config, continued in place
-    runtime = configure_torch(cfg.runtime.threads, cfg.runtime.flush_denormal)
+    runtime = configure_torch(
+        cfg.runtime.threads, cfg.runtime.flush_denormal, cfg.runtime.get("allocator", "auto")
+    )
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.run_dir)  # chosen by Hydra: hydra.run.dir or the sweep job folder
 
@@ -88,9 +98,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     tracker = BestMetric(
         objective.get("metric") or cfg.task.monitor, objective.get("mode") or cfg.task.monitor_mode
     )
-    trainer = build_trainer(cfg, out, [tracker])
+    adaptive = runtime_callbacks(cfg.runtime.threads)
+    trainer = build_trainer(cfg, out, [tracker, *adaptive])
+    runtime["precision"] = str(trainer.precision)
+    log.info("precision %s (trainer.precision=%s)", trainer.precision, cfg.trainer.precision)
     trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
+    for callback in adaptive:  # what AdaptiveThreads measured and chose, for metrics.json
+        runtime.update(threads=callback.threads, threads_events=callback.events)
     metrics: dict[str, Any] = {
         k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")
     }
