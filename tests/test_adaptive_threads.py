@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import lightning as L
+import pytest
 import torch
 from torch.utils.data import DataLoader
 
@@ -60,6 +61,7 @@ def fit(callbacks: list, steps: int) -> None:
     trainer.fit(task, DataLoader(batches(steps), batch_size=None))
 
 
+@pytest.mark.slow
 def test_a_busy_neighbour_triggers_a_retiming_that_picks_one_thread():
     threads = torch.get_num_threads()
     adaptive = AdaptiveThreads(candidates=[1, 2], probe_steps=3, rounds=2, window=8, drift=0.3)
