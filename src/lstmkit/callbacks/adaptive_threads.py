@@ -2,9 +2,10 @@
 
 On 2 shared cores no fixed thread count wins: 2 threads were 1.75x faster than 1 on an idle
 machine and 2.2x slower beside one busy neighbour process. So the first steps are timed at
-each candidate (interleaved rounds, a warm-up step after each switch discarded), the fastest
-per padded token is kept, and the candidates are timed again when the step time drifts from
-its level after the choice (a neighbour started or stopped) or after `recheck_every` steps.
+each candidate (interleaved rounds, a warm-up step after each switch discarded; a candidate
+1.5x slower than another is dropped at once), the fastest per padded token is kept, and the
+candidates are timed again when the step time drifts from its level after the choice (a
+neighbour started or stopped) or after `recheck_every` steps.
 """
 
 from __future__ import annotations
@@ -51,10 +52,12 @@ class AdaptiveThreads(L.Callback):
         drift: float = 0.3,
         window: int = 16,
         recheck_every: int = 400,
+        give_up: float = 1.5,
     ) -> None:
         self.candidates = sorted(set(candidates or default_candidates()))
         self.probe_steps, self.rounds = probe_steps, rounds
         self.drift, self.window, self.recheck_every = drift, window, recheck_every
+        self.give_up = give_up
         self.events: list[dict[str, Any]] = []
         self.threads = torch.get_num_threads()
         self._plan: list[tuple[int, bool]] = []
@@ -110,6 +113,7 @@ class AdaptiveThreads(L.Callback):
             threads, measured = self._plan.pop(0)
             if measured:
                 self._samples[threads].append(cost)
+                self._drop_if_losing(threads, cost)
             if not self._plan:
                 self._choose()
             return
@@ -124,6 +128,13 @@ class AdaptiveThreads(L.Callback):
             self._probe(f"step time {level / self._reference:.2f}x its level after the choice")
         elif self._since_choice >= self.recheck_every:
             self._probe(f"recheck after {self._since_choice} steps")
+
+    def _drop_if_losing(self, threads: int, cost: float) -> None:
+        """Stop timing a candidate that is clearly slower: beside a busy neighbour, a step with
+        too many threads took up to 10x longer, and a full probe of it would cost an epoch."""
+        others = [statistics.median(s) for c, s in self._samples.items() if s and c != threads]
+        if others and cost > self.give_up * min(others):
+            self._plan = [(c, m) for c, m in self._plan if c != threads]
 
     def _choose(self) -> None:
         costs = {c: statistics.median(s) for c, s in self._samples.items() if s}
