@@ -79,6 +79,14 @@ def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
     return permute_rows(x, reversal_rows(lengths.to(x.device), x.size(1)))
 
 
+def autocast_input(x: torch.Tensor) -> torch.Tensor:
+    """`x` in autocast's dtype when autocast is on: cast once for both directions, not twice."""
+    device = x.device.type
+    if torch.is_autocast_enabled(device):
+        return x.to(torch.get_autocast_dtype(device))
+    return x
+
+
 class RecurrentEncoder(nn.Module):
     """Stacked (bi)directional LSTM/GRU over right-padded batches; pads never change results."""
 
@@ -146,6 +154,7 @@ class RecurrentEncoder(nn.Module):
         for i, directions in enumerate(self.layers):
             if i > 0:
                 out = self.dropout(out)
+            out = autocast_input(out)
             parts = [run(directions[0], out)]
             if backward is not None:
                 flipped = run(directions[1], permute_rows(out, backward))
