@@ -19,18 +19,26 @@ SHAPE = (32, 344, 128)
 
 
 def kernel_step(lstm: nn.LSTM, x: torch.Tensor, bf16: bool) -> None:
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
         out = lstm(x)[0]
     out.float().sum().backward()
+    if x.is_cuda:
+        torch.cuda.synchronize()
 
 
-def kernel_tokens_per_s(repeats: int = 5, threads: list[int] | None = None) -> dict[str, float]:
-    """Tokens/s per (precision, threads), interleaved so machine load hits every case alike."""
+def kernel_tokens_per_s(
+    repeats: int = 5, threads: list[int] | None = None, device: str = "cpu"
+) -> dict[str, float]:
+    """Tokens/s per (precision, threads), interleaved so machine load hits every case alike.
+
+    On CUDA this is cuDNN's bidirectional LSTM; the thread count does not apply there.
+    """
     torch.manual_seed(0)
-    lstm = nn.LSTM(SHAPE[2], 128, batch_first=True, bidirectional=True)
-    x = torch.randn(*SHAPE, requires_grad=True)
+    lstm = nn.LSTM(SHAPE[2], 128, batch_first=True, bidirectional=True).to(device)
+    x = torch.randn(*SHAPE, device=device, requires_grad=True)
     before = torch.get_num_threads()
-    cases = [(bf16, n) for bf16 in (False, True) for n in threads or sorted({1, available_cpus()})]
+    counts = [before] if device != "cpu" else threads or sorted({1, available_cpus()})
+    cases = [(bf16, n) for bf16 in (False, True) for n in counts]
     samples: dict[tuple[bool, int], list[float]] = {c: [] for c in cases}
     try:
         for rep in range(repeats + 1):
