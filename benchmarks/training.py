@@ -67,8 +67,8 @@ def pipeline_run(epochs: int, seed: int, *overrides: str) -> dict:
     }
 
 
-def raw_loop(epochs: int, seed: int = 42) -> dict:
-    """A minimal fp32 loop over the same encoded tensors: no Lightning, no metrics, no hooks."""
+def raw_loop(epochs: int, seed: int = 42, bf16: bool = False) -> dict:
+    """A minimal loop over the same encoded tensors: no Lightning, no metrics, no hooks."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg, dm = datamodule(400, Path(tmp) / "raw")
     model = new_model(cfg, dm, "auto", seed)
