@@ -5,7 +5,8 @@ machine and 2.2x slower beside one busy neighbour process. So the first steps ar
 each candidate (interleaved rounds, a warm-up step after each switch discarded; a candidate
 1.5x slower than another is dropped at once), the fastest per padded token is kept, and the
 candidates are timed again when the step time drifts from its level after the choice (a
-neighbour started or stopped) or after `recheck_every` steps.
+neighbour started or stopped) or after `recheck_every` steps (doubled after each recheck that
+changes nothing).
 """
 
 from __future__ import annotations
@@ -51,13 +52,14 @@ class AdaptiveThreads(L.Callback):
         rounds: int = 2,
         drift: float = 0.3,
         window: int = 16,
-        recheck_every: int = 400,
+        recheck_every: int = 200,
         give_up: float = 1.5,
     ) -> None:
         self.candidates = sorted(set(candidates or default_candidates()))
         self.probe_steps, self.rounds = probe_steps, rounds
         self.drift, self.window, self.recheck_every = drift, window, recheck_every
         self.give_up = give_up
+        self._recheck = recheck_every
         self.events: list[dict[str, Any]] = []
         self.threads = torch.get_num_threads()
         self._plan: list[tuple[int, bool]] = []
@@ -78,12 +80,14 @@ class AdaptiveThreads(L.Callback):
     def _probe(self, reason: str) -> None:
         self._reason = reason
         self._samples = {c: [] for c in self.candidates}
-        self._plan = [
-            (c, measured)
-            for _ in range(self.rounds)
-            for c in self.candidates
-            for measured in (False, *[True] * self.probe_steps)
-        ]
+        order = sorted(self.candidates, key=lambda c: c != self.threads)  # current one first
+        self._plan = []
+        for _ in range(self.rounds):
+            for c in order:
+                switched = not self._plan or self._plan[-1][0] != c
+                if switched and (self._plan or c != self.threads):
+                    self._plan.append((c, False))  # the first step after a switch is not timed
+                self._plan += [(c, True)] * self.probe_steps
         log.info("threads: timing %s at step %d (%s)", self.candidates, self._step, reason)
 
     def _set(self, threads: int) -> None:
@@ -113,7 +117,7 @@ class AdaptiveThreads(L.Callback):
             threads, measured = self._plan.pop(0)
             if measured:
                 self._samples[threads].append(cost)
-                self._drop_if_losing(threads, cost)
+            self._drop_if_losing(threads, cost)
             if not self._plan:
                 self._choose()
             return
@@ -126,15 +130,16 @@ class AdaptiveThreads(L.Callback):
             self._reference = level
         elif abs(level / self._reference - 1) > self.drift:
             self._probe(f"step time {level / self._reference:.2f}x its level after the choice")
-        elif self._since_choice >= self.recheck_every:
+        elif self._since_choice >= self._recheck:
             self._probe(f"recheck after {self._since_choice} steps")
 
     def _drop_if_losing(self, threads: int, cost: float) -> None:
-        """Stop timing a candidate that is clearly slower: beside a busy neighbour, a step with
-        too many threads took up to 10x longer, and a full probe of it would cost an epoch."""
+        """Stop timing a candidate that is clearly slower, even on its warm-up step: beside a
+        busy neighbour a step with too many threads took up to 10x longer."""
         others = [statistics.median(s) for c, s in self._samples.items() if s and c != threads]
         if others and cost > self.give_up * min(others):
             self._plan = [(c, m) for c, m in self._plan if c != threads]
+            self._samples[threads] = self._samples[threads] or [cost]
 
     def _choose(self) -> None:
         costs = {c: statistics.median(s) for c, s in self._samples.items() if s}
@@ -142,6 +147,10 @@ class AdaptiveThreads(L.Callback):
         # within 3% of the best, fewer threads win: they leave a core to everyone else
         chosen = min(c for c, v in costs.items() if v <= best * 1.03)
         previous, self.threads = self.threads, chosen
+        # each recheck that changes nothing doubles the wait for the next: timing a losing
+        # setting costs up to 10 steps' time beside a busy neighbour
+        kept = chosen == previous and self.events
+        self._recheck = self._recheck * 2 if kept else self.recheck_every
         self._set(chosen)
         self._recent.clear()
         self._reference, self._since_choice = None, 0
