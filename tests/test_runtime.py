@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, run_train, tiny_run_overrides
 
-from lstmkit.runtime import cpu_flags, glibc, resolve_precision
+from lstmkit.errors import ConfigError
+from lstmkit.runtime import cpu_flags, glibc, resolve_precision, resolve_threads, tune_allocator
 
 # How many bytes malloc serves from mmap while a 64 MiB block is held, before and after
 # configure_torch: glibc mmaps blocks above 32 MiB by default, never once tuned.
@@ -80,3 +81,13 @@ def test_a_run_records_its_precision_allocator_and_thread_mode(tmp_path: Path, t
     assert "threads_events" not in runtime  # a fixed count: nothing adaptive runs
     if glibc() is not None:
         assert runtime["allocator"].startswith("glibc mallopt")
+
+
+def test_bad_runtime_values_name_their_config_key():
+    with pytest.raises(ConfigError, match=r"runtime\.threads must be >= 1 or 'auto', got 0"):
+        resolve_threads(0)
+    with pytest.raises(ConfigError, match=r"runtime\.threads .* got 'many'"):
+        resolve_threads("many")
+    with pytest.raises(ConfigError, match=r"runtime\.allocator must be 'auto' or 'none'"):
+        tune_allocator("jemalloc")
+    assert resolve_threads("3") == 3 and tune_allocator("none") == "default"
