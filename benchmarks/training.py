@@ -105,11 +105,19 @@ def busy_neighbours(count: int) -> Iterator[None]:
 
 
 def default_vs_fixed(epochs: int, seed: int = 42, neighbours: int = 0) -> dict:
-    """runtime.threads=auto against every fixed thread count it chooses between."""
-    with busy_neighbours(neighbours):
-        runs = {"auto": pipeline_run(epochs, seed)}
-        for n in default_candidates():
-            runs[str(n)] = pipeline_run(epochs, seed, f"runtime.threads={n}")
+    """runtime.threads=auto against every fixed thread count it chooses between.
+
+    The process's thread count is restored afterwards, so later sections do not inherit the
+    last fixed setting.
+    """
+    threads = torch.get_num_threads()
+    try:
+        with busy_neighbours(neighbours):
+            runs = {"auto": pipeline_run(epochs, seed)}
+            for n in default_candidates():
+                runs[str(n)] = pipeline_run(epochs, seed, f"runtime.threads={n}")
+    finally:
+        torch.set_num_threads(threads)
     best = max((k for k in runs if k != "auto"), key=lambda k: runs[k]["tokens_per_s"])
     return {
         "neighbours": neighbours,
