@@ -244,6 +244,7 @@ def main() -> None:
     for key in args.sections.split(","):
         start = time.perf_counter()
         results[key] = SECTIONS[key](args)
+        torch.set_num_threads(runtime["threads"])  # a section's thread choice ends with it
         print(f"section {key} done in {time.perf_counter() - start:.0f}s", flush=True)
     print(json.dumps(results["machine"]))
     print(table(results))
