@@ -93,11 +93,11 @@ def raw_loop(epochs: int, seed: int = 42, bf16: bool = False) -> dict:
 
 
 @contextmanager
-def busy_neighbours(count: int) -> Iterator[None]:
+def busy_neighbours(count: int) -> Iterator[list[subprocess.Popen]]:
     """`count` busy-loop processes, one core each, for as long as the block runs."""
     procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
     try:
-        yield
+        yield procs
     finally:
         for proc in procs:
             proc.kill()
