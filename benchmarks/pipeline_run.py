@@ -14,14 +14,14 @@ from omegaconf import DictConfig, open_dict
 
 from lstmkit.atomic import write_json
 
-CONF = Path(__file__).resolve().parents[3] / "conf"
+CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 class TrainTimer(L.Callback):
-    """Training-only wall time per epoch (validation excluded) and non-pad tokens seen."""
+    """Training-only wall time per epoch (validation excluded), non-pad tokens, val metrics."""
 
     def __init__(self, out: str) -> None:
-        self.out, self.epochs, self.tokens = out, [], []
+        self.out, self.epochs, self.tokens, self.val = out, [], [], []
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = self._last = time.perf_counter()
@@ -34,7 +34,10 @@ class TrainTimer(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.epochs.append(self._last - self._start)
         self.tokens.append(self._tokens)
-        write_json(self.out, {"epoch_s": self.epochs, "tokens": self.tokens})
+        # runs after this epoch's validation: its val metrics are current
+        val = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        self.val.append(val)
+        write_json(self.out, {"epoch_s": self.epochs, "tokens": self.tokens, "val": self.val})
 
 
 def compose_config(overrides: list[str], run_dir: Path) -> DictConfig:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ from hydra.utils import instantiate
 from benchmarks.loops import bucketed_batches, padded_to_max_batches, train_epoch
 from benchmarks.machine import median_time
 from benchmarks.pipeline_run import compose_config, run_pipeline
+from lstmkit.callbacks.adaptive_threads import default_candidates
 from lstmkit.data.batches import RaggedDataset
 
 # Embedding 128 -> BiLSTM 128 -> mean pool -> Linear (conf/model/lstm.yaml), batch 32
@@ -33,10 +38,9 @@ def new_model(cfg: Any, dm: Any, path: str, seed: int, device: str = "cpu") -> t
     return instantiate(cfg.model, **dm.model_kwargs(), backend=path).to(device)
 
 
-def pipeline_vs_raw(epochs: int, raw_epochs: int, seed: int = 42) -> dict:
-    """Same data, model and seed: full Lightning pipeline vs a minimal loop (training time only)."""
+def pipeline_run(epochs: int, seed: int, *overrides: str) -> dict:
+    """The real pipeline for `epochs` epochs: speed, accuracy, and the threads/precision used."""
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = Path(tmp) / "run"
         report, timings = run_pipeline(
             [
                 *MODEL,
@@ -44,36 +48,82 @@ def pipeline_vs_raw(epochs: int, raw_epochs: int, seed: int = 42) -> dict:
                 "~callbacks.early_stopping",
                 "trainer.enable_progress_bar=false",
                 f"seed={seed}",
+                *overrides,
             ],
-            run_dir,
+            Path(tmp) / "run",
         )
-        cfg, dm = datamodule(400, Path(tmp) / "raw")
-        model = new_model(cfg, dm, "auto", seed)
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optimizer.lr)
-        train = dm.splits["train"]
-        raw = [
-            median_time(
-                lambda e=e: train_epoch(
-                    model, bucketed_batches(train, 32, seed, e), optimizer=optimizer
-                ),
-                1,
-            )[0]
-            for e in range(raw_epochs)
-        ]
-    tokens = int(train.inputs.lengths.sum())
-    pipe_s = statistics.median(timings["epoch_s"])
-    raw_s = statistics.median(raw)
+    seconds = statistics.median(timings["epoch_s"])
+    runtime = report["runtime"]
     return {
-        "pipeline_s_per_epoch": pipe_s,
-        "raw_s_per_epoch": raw_s,
-        "pipeline_tokens_per_s": tokens / pipe_s,
-        "raw_tokens_per_s": tokens / raw_s,
-        "pipeline_over_raw": raw_s / pipe_s,
-        "pipeline_epoch_samples_s": timings["epoch_s"],
-        "raw_epoch_samples_s": raw,
-        "epochs": epochs,
-        "test_acc_after_epochs": report["metrics"].get("test/acc"),
-        "test_f1_after_epochs": report["metrics"].get("test/f1"),
+        "overrides": list(overrides),
+        "s_per_epoch": seconds,
+        "tokens_per_s": timings["tokens"][0] / seconds,
+        "epoch_samples_s": timings["epoch_s"],
+        "val_acc": [v.get("val/acc") for v in timings["val"]],
+        "test_acc": report["metrics"].get("test/acc"),
+        "precision": runtime.get("precision"),
+        "threads": runtime.get("threads"),
+        "threads_events": runtime.get("threads_events", []),
+    }
+
+
+def raw_loop(epochs: int, seed: int = 42, bf16: bool = False) -> dict:
+    """A minimal loop over the same encoded tensors: no Lightning, no metrics, no hooks."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg, dm = datamodule(400, Path(tmp) / "raw")
+    model = new_model(cfg, dm, "auto", seed)
+    optimizer = instantiate(cfg.optimizer)(model.parameters())
+    train = dm.splits["train"]
+    samples = [
+        median_time(
+            lambda e=e: train_epoch(
+                model, bucketed_batches(train, 32, seed, e), optimizer=optimizer
+            ),
+            1,
+        )[0]
+        for e in range(epochs)
+    ]
+    seconds = statistics.median(samples)
+    return {
+        "s_per_epoch": seconds,
+        "tokens_per_s": int(train.inputs.lengths.sum()) / seconds,
+        "epoch_samples_s": samples,
+        "threads": torch.get_num_threads(),
+    }
+
+
+@contextmanager
+def busy_neighbours(count: int) -> Iterator[list[subprocess.Popen]]:
+    """`count` busy-loop processes, one core each, for as long as the block runs."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def default_vs_fixed(epochs: int, seed: int = 42, neighbours: int = 0) -> dict:
+    """runtime.threads=auto against every fixed thread count it chooses between.
+
+    The process's thread count is restored afterwards, so later sections do not inherit the
+    last fixed setting.
+    """
+    threads = torch.get_num_threads()
+    try:
+        with busy_neighbours(neighbours):
+            runs = {"auto": pipeline_run(epochs, seed)}
+            for n in default_candidates():
+                runs[str(n)] = pipeline_run(epochs, seed, f"runtime.threads={n}")
+    finally:
+        torch.set_num_threads(threads)
+    best = max((k for k in runs if k != "auto"), key=lambda k: runs[k]["tokens_per_s"])
+    return {
+        "neighbours": neighbours,
+        "runs": runs,
+        "best_fixed": best,
+        "auto_over_best_fixed": runs["auto"]["tokens_per_s"] / runs[best]["tokens_per_s"],
     }
 
 

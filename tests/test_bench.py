@@ -1,11 +1,15 @@
 """The benchmark's pieces do what they claim (speed itself is measured by `make bench` only)."""
 
+import time
+
 import numpy as np
 import pyarrow.csv as pacsv
 import torch
 
 from benchmarks import preprocessing
+from benchmarks.kernel import kernel_tokens_per_s
 from benchmarks.loops import bucketed_batches, padded_to_max_batches, train_epoch
+from benchmarks.training import busy_neighbours
 from lstmkit.data.batches import RaggedDataset
 from lstmkit.data.ragged import Ragged
 from lstmkit.models.classifier import RecurrentClassifier
@@ -34,3 +38,17 @@ def test_loops_batch_every_document_once_and_count_real_tokens():
     tokens = train_epoch(model, bucketed)
     assert tokens == sum(len(r) for r in rows)
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_kernel_yardstick_times_each_precision_and_restores_threads():
+    threads = torch.get_num_threads()
+    speeds = kernel_tokens_per_s(repeats=1, threads=[1])
+    assert set(speeds) == {"fp32_1t", "bf16_1t"} and all(v > 0 for v in speeds.values())
+    assert torch.get_num_threads() == threads
+
+
+def test_busy_neighbours_run_only_inside_the_block():
+    with busy_neighbours(2) as procs:
+        time.sleep(0.3)
+        assert len(procs) == 2 and all(p.poll() is None for p in procs)  # still spinning
+    assert all(p.poll() is not None for p in procs)

@@ -96,3 +96,36 @@ def test_auto_backend_follows_the_device():
     assert enc.resolve_backend(torch.device("cpu")) == "padded"
     assert enc.resolve_backend(torch.device("cuda")) == "packed"
     assert RecurrentEncoder(3, 4, backend="packed").resolve_backend(torch.device("cpu")) == "packed"
+
+
+@pytest.mark.parametrize("backend", ["padded", "packed"])
+def test_bf16_autocast_stays_close_to_the_exact_fp32_result(backend):
+    """Exactness is checked in fp32 above; bf16 (8-bit mantissa) gets its own bound here."""
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, 2, True, backend=backend).eval()
+    x, lengths = batch()
+    enc.backend = "packed"
+    exact, exact_final = enc(x, lengths)
+    enc.backend = backend
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, final = enc(x, lengths)
+    assert backend == "packed" or out.dtype == torch.bfloat16  # the fast path really ran in bf16
+    torch.testing.assert_close(out.float(), exact, atol=2e-2, rtol=0)
+    torch.testing.assert_close(final.float(), exact_final, atol=2e-2, rtol=0)
+    assert out[~step_mask(lengths, x.size(1))].abs().max() == 0  # pads stay exactly zero
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (scripts/gpu_check.sh)")
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_cuda_padded_path_matches_packed_cudnn(num_layers):
+    """On GPU `auto` means packed (cuDNN): it must agree with the exact padded path there too."""
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, num_layers, True).cuda().eval()
+    x, lengths = batch()
+    x = x.cuda()
+    enc.backend = "padded"
+    out_pad, fin_pad = enc(x, lengths)
+    enc.backend = "auto"
+    out_auto, fin_auto = enc(x, lengths)
+    torch.testing.assert_close(out_pad, out_auto, atol=1e-5, rtol=0)
+    torch.testing.assert_close(fin_pad, fin_auto, atol=1e-5, rtol=0)

@@ -14,6 +14,7 @@ from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from lstmkit.atomic import write_json
+from lstmkit.callbacks.adaptive_threads import runtime_callbacks
 from lstmkit.callbacks.best_metric import BestMetric
 from lstmkit.callbacks.run_config import RunConfig
 from lstmkit.config_checks import check_config
@@ -22,7 +23,7 @@ from lstmkit.errors import ConfigError
 from lstmkit.models.spec import ModelSpec
 from lstmkit.resume import check_same_run, objective_of, prepare_resume, record_resume
 from lstmkit.run_config import plain_config, save_config
-from lstmkit.runtime import configure_torch
+from lstmkit.runtime import configure_torch, resolve_precision
 from lstmkit.sweeps.naming import job_label
 from lstmkit.tables import metrics_table
 
@@ -53,7 +54,14 @@ def build_trainer(cfg: DictConfig, out: Path, extra_callbacks: list | None = Non
     logger = False
     if cfg.get("logger"):
         logger = instantiate(cfg.logger, **({"version": label} if label else {}))
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
+    precision = resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator)
+    return instantiate(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=logger,
+        default_root_dir=str(out),
+        precision=precision,
+    )
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -68,7 +76,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
         return {**resume.complete, "objective": {"value": objective_of(resume.complete)}}
     check_config(cfg)  # a wrong type or range fails here, naming its key, before any work
-    runtime = configure_torch(cfg.runtime.threads, cfg.runtime.flush_denormal)
+    runtime = configure_torch(
+        cfg.runtime.threads, cfg.runtime.flush_denormal, cfg.runtime.get("allocator", "auto")
+    )
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.run_dir)  # chosen by Hydra: hydra.run.dir or the sweep job folder
 
@@ -95,7 +105,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     tracker = BestMetric(
         objective.get("metric") or cfg.task.monitor, objective.get("mode") or cfg.task.monitor_mode
     )
-    trainer = build_trainer(cfg, out, [tracker, RunConfig(plain_config(cfg))])
+    adaptive = runtime_callbacks(cfg.runtime.threads)
+    trainer = build_trainer(cfg, out, [tracker, RunConfig(plain_config(cfg)), *adaptive])
+    runtime["precision"] = str(trainer.precision)
+    log.info("precision %s (trainer.precision=%s)", trainer.precision, cfg.trainer.precision)
     if resume:
         record_resume(resume)
     elif trainer.is_global_zero:
@@ -104,6 +117,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         save_config(out, cfg)
     trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
 
+    for callback in adaptive:  # what AdaptiveThreads measured and chose, for metrics.json
+        runtime.update(threads=callback.threads, threads_events=callback.events)
     metrics: dict[str, Any] = {
         k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")
     }

@@ -80,6 +80,7 @@ class RecurrentClassifier(nn.Module):
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """inputs [B, T] ids or [B, T, F] features; lengths [B] -> logits [B, num_classes]."""
-        x = self.input_dropout(self.input_layer(inputs))
+        # embedded time-major, handed over as a [B, T, E] view: the encoder runs time-major
+        x = self.input_dropout(self.input_layer(inputs.transpose(0, 1))).transpose(0, 1)
         outputs, final = self.encoder(x, lengths)
         return self.head(self.pooling(outputs, lengths, final))

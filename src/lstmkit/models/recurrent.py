@@ -14,6 +14,8 @@ the same numbers (tested to 1e-5):
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -34,13 +36,55 @@ def reverse_index(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.where(t < lens, lens - 1 - t, t)
 
 
-def reverse_within_length(
-    x: torch.Tensor, lengths: torch.Tensor, index: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Reverse each row's first `length` steps, leaving the pads in place; its own inverse."""
-    if index is None:
-        index = reverse_index(lengths.to(x.device), x.size(1))
-    return x.gather(1, index[:, :, None].expand_as(x))
+class _Permute(torch.autograd.Function):
+    """Rows of a [B*T, ...] view picked by a permutation that is its own inverse.
+
+    The backward pass applies the same permutation to the gradient: one row copy instead of
+    the scatter-add that `gather` needs (on CPU 0.3 ms against 14 ms forward plus 2-9 ms
+    backward for a 32 x 344 x 128 batch).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(rows)
+        return x.reshape(-1, *x.shape[2:]).index_select(0, rows).view(x.shape)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (rows,) = ctx.saved_tensors
+        return grad.reshape(-1, *grad.shape[2:]).index_select(0, rows).view(grad.shape), None
+
+
+def permute_rows(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """`x` [A, B, ...] with its A*B rows reordered by `rows` (a permutation, its own inverse)."""
+    if x.requires_grad and torch.is_grad_enabled() and not torch.jit.is_tracing():
+        return _Permute.apply(x, rows)
+    return x.reshape(-1, *x.shape[2:]).index_select(0, rows).view(x.shape)
+
+
+def reversal_rows(lengths: torch.Tensor, steps: int, time_major: bool = False) -> torch.Tensor:
+    """Row numbers of the flattened [B*T] (or time-major [T*B]) batch reversed within length."""
+    index = reverse_index(lengths, steps)
+    batch = torch.arange(index.size(0), device=index.device)
+    if time_major:
+        return (index.t() * index.size(0) + batch[None, :]).reshape(-1)
+    return (index + batch[:, None] * steps).reshape(-1)
+
+
+def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each row's first `length` steps of `x` [B, T, ...], leaving the pads in place.
+
+    Its own inverse; differentiable, with the same reversal as its backward pass.
+    """
+    return permute_rows(x, reversal_rows(lengths.to(x.device), x.size(1)))
+
+
+def autocast_input(x: torch.Tensor) -> torch.Tensor:
+    """`x` in autocast's dtype when autocast is on: cast once for both directions, not twice."""
+    device = x.device.type
+    if torch.is_autocast_enabled(device):
+        return x.to(torch.get_autocast_dtype(device))
+    return x
 
 
 class RecurrentEncoder(nn.Module):
@@ -72,9 +116,7 @@ class RecurrentEncoder(nn.Module):
         for layer in range(num_layers):
             size = input_size if layer == 0 else self.output_size
             self.layers.append(
-                nn.ModuleList(
-                    rnn(size, hidden_size, batch_first=True) for _ in range(self.num_directions)
-                )
+                nn.ModuleList(rnn(size, hidden_size) for _ in range(self.num_directions))
             )
         self.dropout = nn.Dropout(dropout)
 
@@ -95,26 +137,30 @@ class RecurrentEncoder(nn.Module):
             lengths_cpu = lengths.cpu()  # packing needs host lengths: one transfer per batch
 
             def run(rnn: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-                packed = pack_padded_sequence(
-                    inputs, lengths_cpu, batch_first=True, enforce_sorted=False
-                )
-                return pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=steps)[0]
+                packed = pack_padded_sequence(inputs, lengths_cpu, enforce_sorted=False)
+                return pad_packed_sequence(rnn(packed)[0], total_length=steps)[0]
         else:
 
             def run(rnn: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
                 return rnn(inputs)[0]  # valid steps never see the (trailing) pads
 
-        mask = step_mask(lengths_here, steps)[:, :, None]
-        backward = reverse_index(lengths_here, steps) if self.num_directions == 2 else None
-        out = x
+        # time-major [T, B, F] throughout: nn.LSTM's own layout (batch_first copied the input,
+        # the output and both their gradients at every call: ~10% of a CPU training step)
+        mask = step_mask(lengths_here, steps).t()[:, :, None]
+        backward = None
+        if self.num_directions == 2:
+            backward = reversal_rows(lengths_here, steps, time_major=True)
+        out = x.transpose(0, 1)
         for i, directions in enumerate(self.layers):
             if i > 0:
                 out = self.dropout(out)
+            out = autocast_input(out)
             parts = [run(directions[0], out)]
             if backward is not None:
-                flipped = run(directions[1], reverse_within_length(out, lengths, backward))
-                parts.append(reverse_within_length(flipped, lengths, backward))
+                flipped = run(directions[1], permute_rows(out, backward))
+                parts.append(permute_rows(flipped, backward))
             out = torch.cat(parts, dim=-1) * mask
+        out = out.transpose(0, 1)  # a view: callers see [B, T, H*D]
         return out, self._final(out, lengths_here)
 
     def _final(self, out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

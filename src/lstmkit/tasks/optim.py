@@ -22,6 +22,11 @@ def configure(
     """
     params = [p for p in module.parameters() if p.requires_grad]
     opt = optimizer(params)
+    if opt.defaults.get("fused"):
+        # Lightning will not clip gradients under mixed precision for an optimizer that says it
+        # unscales them itself (fused ones do). Saying no costs nothing: bf16 has no scaler,
+        # and an fp16 GradScaler then unscales before the step, as for any optimizer.
+        opt._step_supports_amp_scaling = False
     if not scheduler or scheduler.get("fn") is None:
         return {"optimizer": opt}
     fn = scheduler["fn"]
