@@ -9,6 +9,10 @@ encoder's final state to the whole horizon at once, the simpler alternative.
 `relative=true` subtracts each window's last observed target value from the target inputs
 and adds it back to the forecast, so the network learns changes, not levels: a trend carries
 the series outside the training range of levels, but not of changes.
+
+`quantiles=[0.1, 0.5, 0.9]` makes the network forecast those quantiles of each step
+(trained with the pinball loss): the output gains a last axis, one entry per quantile, and
+the autoregressive decoder feeds back its median (the quantile nearest 0.5).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ HEADS = ("autoregressive", "direct")
 
 
 class Seq2SeqForecaster(nn.Module):
-    """inputs [B, T, F] (targets first, then covariates) -> forecast [B, horizon, num_targets]."""
+    """inputs [B, T, F] (targets first, then covariates) -> forecast [B, horizon, num_targets]
+    ([B, horizon, num_targets, len(quantiles)] with quantiles)."""
 
     def __init__(
         self,
@@ -39,8 +44,15 @@ class Seq2SeqForecaster(nn.Module):
         relative: bool = True,
         backend: str = "auto",
         init: str = "keras",
+        quantiles: list[float] | None = None,
     ) -> None:
         super().__init__()
+        levels = list(quantiles or [])
+        if levels and (sorted(set(levels)) != levels or not all(0 < q < 1 for q in levels)):
+            raise ValueError(f"model.quantiles must be increasing and inside (0, 1), got {levels}")
+        self.quantiles = levels
+        self.outputs = max(1, len(levels))
+        self.median = min(range(len(levels)), key=lambda i: abs(levels[i] - 0.5)) if levels else 0
         if head not in HEADS:
             raise ValueError(f"model.head must be one of {HEADS}, got {head!r}")
         if horizon < 1 or not 1 <= num_targets <= input_size:
@@ -57,7 +69,7 @@ class Seq2SeqForecaster(nn.Module):
             backend=backend,
         )
         if head == "direct":
-            self.head = nn.Linear(hidden_size, horizon * num_targets)
+            self.head = nn.Linear(hidden_size, horizon * num_targets * self.outputs)
         else:
             # a decoder steps one value at a time and carries its state, which RecurrentEncoder
             # (whole padded sequences, no state in) does not expose: a plain nn.LSTM core here
@@ -71,7 +83,7 @@ class Seq2SeqForecaster(nn.Module):
             self.init_state = nn.Linear(hidden_size, 2 * num_layers * hidden_size)
             width = 2 * hidden_size if attention else hidden_size
             self.score = nn.Linear(hidden_size, hidden_size, bias=False) if attention else None
-            self.head = nn.Linear(width, num_targets)
+            self.head = nn.Linear(width, num_targets * self.outputs)
             if init == "keras":
                 keras_init_rnn(self.decoder)
         if init == "keras":
@@ -97,10 +109,12 @@ class Seq2SeqForecaster(nn.Module):
             )
         outputs, final = self.encoder(x, lengths)
         if self.head_kind == "direct":
-            forecast = self.head(final).view(-1, self.horizon, self.num_targets)
+            forecast = self.head(final).view(-1, self.horizon, self.num_targets, self.outputs)
         else:
             forecast = self._decode(outputs, final, lengths, last, targets, teacher_forcing)
-        return forecast + last[:, None] if self.relative else forecast
+        if self.relative:
+            forecast = forecast + last[:, None, :, None]
+        return forecast if self.quantiles else forecast[..., 0]
 
     def _decode(
         self,
@@ -132,8 +146,9 @@ class Seq2SeqForecaster(nn.Module):
                 scores = torch.einsum("bh,bth->bt", self.score(out[:, 0]), memory)
                 weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)
                 out = torch.cat([out, torch.einsum("bt,bth->bh", weights, memory)[:, None]], -1)
-            step = self.head(out)  # [B, 1, C]
+            step = self.head(out).view(-1, 1, self.num_targets, self.outputs)  # [B, 1, C, Q]
             steps.append(step)
+            step = step[..., self.median]
             previous = step
             if use_truth and t + 1 < self.horizon:
                 forced = torch.rand(step.size(0), 1, 1, device=step.device) < ratio
