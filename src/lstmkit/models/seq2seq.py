@@ -12,18 +12,30 @@ the series outside the training range of levels, but not of changes.
 
 `quantiles=[0.1, 0.5, 0.9]` makes the network forecast those quantiles of each step
 (trained with the pinball loss): the output gains a last axis, one entry per quantile, and
-the autoregressive decoder feeds back its median (the quantile nearest 0.5).
+the autoregressive decoder feeds back its median (the quantile nearest 0.5). The levels
+never cross: the head predicts the median and positive (softplus) gaps to the next level
+up or down, so a lower level is never above a higher one, trained or not.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lstmkit.models.init import keras_init_rnn
 from lstmkit.models.recurrent import CELLS, RecurrentEncoder, step_mask
 
 HEADS = ("autoregressive", "direct")
+
+
+def ordered(raw: torch.Tensor, median: int) -> torch.Tensor:
+    """Quantiles that cannot cross: [..., Q] raw outputs -> median, median +/- summed gaps."""
+    centre = raw[..., median : median + 1]
+    gaps = F.softplus(raw)
+    below = centre - gaps[..., :median].flip(-1).cumsum(-1).flip(-1)
+    above = centre + gaps[..., median + 1 :].cumsum(-1)
+    return torch.cat([below, centre, above], dim=-1)
 
 
 class Seq2SeqForecaster(nn.Module):
@@ -110,6 +122,7 @@ class Seq2SeqForecaster(nn.Module):
         outputs, final = self.encoder(x, lengths)
         if self.head_kind == "direct":
             forecast = self.head(final).view(-1, self.horizon, self.num_targets, self.outputs)
+            forecast = ordered(forecast, self.median) if self.quantiles else forecast
         else:
             forecast = self._decode(outputs, final, lengths, last, targets, teacher_forcing)
         if self.relative:
@@ -147,6 +160,7 @@ class Seq2SeqForecaster(nn.Module):
                 weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)
                 out = torch.cat([out, torch.einsum("bt,bth->bh", weights, memory)[:, None]], -1)
             step = self.head(out).view(-1, 1, self.num_targets, self.outputs)  # [B, 1, C, Q]
+            step = ordered(step, self.median) if self.quantiles else step
             steps.append(step)
             step = step[..., self.median]
             previous = step
