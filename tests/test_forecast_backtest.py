@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from lstmkit.data import builtin
+from lstmkit.data.replicas import Replicas
 from lstmkit.data.timeseries import TimeSeriesDataModule
 from lstmkit.errors import ConfigError
 from lstmkit.ets import ets_forecasts
@@ -31,6 +32,7 @@ def positions_frame(n: int, freq: str = "MS") -> pd.DataFrame:
 
 
 def datamodule(tmp_path, frame: pd.DataFrame, **kw) -> TimeSeriesDataModule:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "series.csv"
     frame.to_csv(path, index=False)
     kw = {"input_length": 8, "horizon": 4, "season": 4} | kw
@@ -117,3 +119,15 @@ def test_pinball_coverage_and_width_by_hand():
     assert float(scores["width_80"]) == 2.0
     assert float(scores["pinball"]) == pytest.approx((0.2 / 3 + 5.2 / 3) / 2)
     assert float(scores["crps"]) == pytest.approx(2 * float(scores["pinball"]))
+
+
+def test_balanced_sampling_gives_a_short_series_as_many_draws_as_a_long_one(tmp_path):
+    long, short = positions_frame(200).assign(id="long"), positions_frame(40).assign(id="short")
+    frame = pd.concat([long, short], ignore_index=True)
+    kw = {"series_column": "id", "windows_per_epoch": 4000, "test_size": 4, "val_size": 4}
+    for balance, share in ((False, 21 / (21 + 181)), (True, 0.5)):
+        dm = datamodule(tmp_path / str(balance), frame, balance_series=balance, **kw)
+        train = dm.splits["train"]
+        drawn = list(dm._loader("train", True, Replicas()).batch_sampler.sampler)
+        short_share = np.mean(train.series[drawn] == dm.series_names.index("short"))
+        assert short_share == pytest.approx(share, abs=0.03), balance

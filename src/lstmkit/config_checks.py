@@ -86,6 +86,7 @@ RULES: dict[str, Rule] = {
     "data.backtest.step": Rule(int, 1, nullable=True),
     "data.backtest.val_windows": Rule(int, 1, nullable=True),
     "data.backtest.ets": FLAG,
+    "data.balance_series": FLAG,
     "data.windows_per_epoch": Rule(int, 1, nullable=True),
     "data.drop_duplicates": FLAG,
     "data.drop_empty": FLAG,

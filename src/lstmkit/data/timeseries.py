@@ -51,6 +51,10 @@ class WindowSampler(Sampler[int]):
     position `rank`: disjoint shares of `num_samples // num_replicas` windows (at least one),
     so the ranks run the same number of steps and together see `num_samples` windows.
     Lightning calls `batch_sampler.sampler.set_epoch(epoch)` at each epoch start.
+
+    With `series` (the owner of each window), draws are balanced over series instead: a
+    series is picked uniformly, then one of its windows, so a long series has no more say in
+    an epoch than a short one (drawn with replacement).
     """
 
     def __init__(
@@ -61,12 +65,17 @@ class WindowSampler(Sampler[int]):
         epoch: int = 0,
         num_replicas: int = 1,
         rank: int = 0,
+        series: np.ndarray | None = None,
     ) -> None:
         if not 0 <= rank < num_replicas:
             raise ValueError(f"rank {rank} is outside 0..{num_replicas - 1}")
         self.size, self.seed, self.epoch = size, seed, epoch
         self.num_replicas, self.rank = num_replicas, rank
         self.per_rank = max(1, num_samples // num_replicas)
+        self.weights = None
+        if series is not None:
+            counts = np.bincount(series)
+            self.weights = 1.0 / (counts[series] * np.count_nonzero(counts))
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -74,8 +83,11 @@ class WindowSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         rng = np.random.default_rng((self.seed, self.epoch))
         total = self.per_rank * self.num_replicas
-        passes = -(-total // self.size)
-        order = np.concatenate([rng.permutation(self.size) for _ in range(passes)])
+        if self.weights is not None:
+            order = rng.choice(self.size, size=total, p=self.weights)
+        else:
+            passes = -(-total // self.size)
+            order = np.concatenate([rng.permutation(self.size) for _ in range(passes)])
         return iter(order[self.rank : total : self.num_replicas].tolist())
 
     def __len__(self) -> int:
@@ -156,6 +168,7 @@ class TimeSeriesDataModule(CsvDataModule):
         missing: str = "error",
         season: int | None = None,
         windows_per_epoch: int | None = None,
+        balance_series: bool = False,
         time_format: str | None = None,
         dayfirst: bool = False,
         **common: Any,
@@ -183,6 +196,7 @@ class TimeSeriesDataModule(CsvDataModule):
         self.season_setting = None if season is None else int(season)
         self.season = self.season_setting or 1  # resolved when the data is read
         self.windows_per_epoch = windows_per_epoch
+        self.balance_series = bool(balance_series)
         self.time_format, self.dayfirst = time_format, dayfirst
         self.splits: dict[str, WindowDataset] = {}
         self.scaler: Scaler | None = None
@@ -403,6 +417,7 @@ class TimeSeriesDataModule(CsvDataModule):
                 epoch=replicas.epoch,
                 num_replicas=replicas.world_size,
                 rank=replicas.rank,
+                series=data.series if self.balance_series else None,
             )
             batches = BatchSampler(sampler, self.batch_size, drop_last=False)
         else:
