@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 from helpers import trained_run
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lstmkit.data import builtin
 from lstmkit.data.scalers import Scaler
@@ -49,6 +50,10 @@ def test_backtest_metrics_land_in_metrics_json_under_stable_keys(quantile_run):
     assert "val/coverage_80" in scores and "test/backtest/origin_3/mape" not in scores
     log = (quantile_run / "train.log").read_text()
     assert "ETS" in log and "mean over 2 origins" in log
+    events = EventAccumulator(str(quantile_run / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()  # the forecast figure, drawn with its 0.1-0.9 band
+    assert "test/forecast_vs_actual" in events.Tags()["images"]
+    assert {"test/coverage_80", "test/backtest/origin_1/ets_mape"} <= set(events.Tags()["scalars"])
 
 
 def test_predict_writes_one_column_per_quantile_checked_by_hand(quantile_run, tmp_path):
