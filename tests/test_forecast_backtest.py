@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from lstmkit.calibration import conformal_widen
 from lstmkit.data import builtin
 from lstmkit.data.replicas import Replicas
 from lstmkit.data.timeseries import TimeSeriesDataModule
@@ -131,3 +132,17 @@ def test_balanced_sampling_gives_a_short_series_as_many_draws_as_a_long_one(tmp_
         drawn = list(dm._loader("train", True, Replicas()).batch_sampler.sampler)
         short_share = np.mean(train.series[drawn] == dm.series_names.index("short"))
         assert short_share == pytest.approx(share, abs=0.03), balance
+
+
+def test_conformal_widening_covers_the_level_on_validation_and_is_exact_when_repeated():
+    levels = [0.1, 0.5, 0.9]
+    targets = torch.arange(10.0)[:, None, None]  # [W=10, H=1, C=1], values 0..9
+    band = torch.tensor([4.0, 4.5, 5.0])  # every window forecasts [4, 5]: covers 2 of 10
+    forecast = band.expand(10, 1, 1, 3).clone()
+    widen = conformal_widen(forecast, targets, levels, torch.zeros(3))
+    # scores max(4 - y, y - 5): 4 3 2 1 0 0 1 2 3 4; the ceil(11 * 0.8) = 9th smallest is 4
+    assert widen.tolist() == pytest.approx([-4.0, 0.0, 4.0])
+    lower, upper = 4 + widen[0], 5 + widen[2]
+    assert ((targets >= lower) & (targets <= upper)).float().mean() >= 0.8
+    again = conformal_widen(forecast + widen, targets, levels, widen)  # already calibrated
+    assert again.tolist() == pytest.approx(widen.tolist())

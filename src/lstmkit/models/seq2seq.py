@@ -65,6 +65,8 @@ class Seq2SeqForecaster(nn.Module):
         self.quantiles = levels
         self.outputs = max(1, len(levels))
         self.median = min(range(len(levels)), key=lambda i: abs(levels[i] - 0.5)) if levels else 0
+        # conformal offsets per level (scaled units), set from validation by the task
+        self.register_buffer("widen", torch.zeros(len(levels)))
         if head not in HEADS:
             raise ValueError(f"model.head must be one of {HEADS}, got {head!r}")
         if horizon < 1 or not 1 <= num_targets <= input_size:
@@ -127,7 +129,7 @@ class Seq2SeqForecaster(nn.Module):
             forecast = self._decode(outputs, final, lengths, last, targets, teacher_forcing)
         if self.relative:
             forecast = forecast + last[:, None, :, None]
-        return forecast if self.quantiles else forecast[..., 0]
+        return forecast + self.widen if self.quantiles else forecast[..., 0]
 
     def _decode(
         self,

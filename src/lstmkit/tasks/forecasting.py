@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lstmkit.calibration import conformal_widen
 from lstmkit.data.scalers import Scaler
 from lstmkit.forecast_metrics import (
     SUMS,
@@ -63,6 +64,7 @@ class ForecastingTask(L.LightningModule):
         monitor_mode: str = "min",
         origins: dict[str, int] | None = None,
         ets: bool = False,
+        calibrate: bool = True,
     ) -> None:
         super().__init__()
         if loss not in LOSSES:
@@ -124,6 +126,7 @@ class ForecastingTask(L.LightningModule):
         kept["forecast"] = original[..., self.median] if self.levels else original
         if self.levels:
             kept["quantiles"] = original
+            kept["scaled"], kept["targets"] = forecast.detach(), batch["targets"]
         self._outputs[stage].append(kept)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
@@ -192,7 +195,35 @@ class ForecastingTask(L.LightningModule):
         return results
 
     def on_validation_epoch_end(self) -> None:
+        outputs = self._outputs["val"]
+        if self.levels and self.hparams.calibrate and not self.trainer.sanity_checking:
+            self._calibrate(outputs)
         self._epoch_end("val")
+
+    def _calibrate(self, outputs: list[dict[str, torch.Tensor]]) -> None:
+        """Widen the intervals so they cover their level on the validation origins (CQR); the
+        offsets live in the network, so the checkpoint, predict and ONNX carry them."""
+        widen = self.net.widen
+        forecast = torch.cat([o["scaled"] for o in outputs]) if outputs else None
+        targets = torch.cat([o["targets"] for o in outputs]) if outputs else None
+        if self.trainer.world_size > 1:  # every rank widens by the same, all-window amount
+            forecast, targets = self._gather(forecast, targets, widen)
+        if forecast is not None and len(forecast):
+            widen.copy_(conformal_widen(forecast, targets, self.levels, widen))
+
+    def _gather(
+        self, forecast: torch.Tensor | None, targets: torch.Tensor | None, widen: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """All ranks' validation windows, padded with NaN to one length for all_gather."""
+        shape = (self.trainer.datamodule.splits["val"].horizon, len(self.target_names))
+        size = torch.tensor([0 if forecast is None else len(forecast)], device=widen.device)
+        most = int(self.all_gather(size).max())
+        pad_f = widen.new_full((most, *shape, len(self.levels)), float("nan"))
+        pad_t = widen.new_full((most, *shape), float("nan"))
+        if forecast is not None:
+            pad_f[: len(forecast)], pad_t[: len(targets)] = forecast, targets
+        gathered = self.all_gather(pad_f), self.all_gather(pad_t)
+        return gathered[0].flatten(0, 1), gathered[1].flatten(0, 1)
 
     def on_test_epoch_end(self) -> None:
         self._epoch_end("test")
