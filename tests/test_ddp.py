@@ -80,9 +80,16 @@ def test_two_process_forecasting_ranks_share_the_training_windows(tmp_path):
         "trainer.devices=2",
         "trainer.accelerator=cpu",
         "model.hidden_size=8",
+        "model.quantiles=[0.1,0.5,0.9]",  # conformal widening gathers val windows from both
         "data.windows_per_epoch=64",
         "trainer.max_epochs=1",
     )
     report = json.loads((run / "metrics.json").read_text())
+    assert 0 <= report["metrics"]["test/coverage_80"] <= 1
     assert report["global_step"] == 2  # each rank drew its own 32 windows, not all 64
-    assert report["metrics"]["test/snaive_mape"] == pytest.approx(9.99, abs=0.005)
+    # rank 0 scores test origins 1 and 3, rank 1 origin 2: the metric sums are added across
+    # ranks, so the baselines (the same on every rank) equal one process's exactly
+    scores = report["metrics"]
+    assert scores["test/backtest/origin_3/snaive_mape"] == pytest.approx(9.99, abs=0.005)
+    assert scores["test/snaive_mape"] == pytest.approx(8.0602, abs=1e-3)
+    assert scores["test/ets_mape"] == pytest.approx(3.8929, abs=1e-3)

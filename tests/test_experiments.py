@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import yaml
 from helpers import ROOT, run_train
@@ -53,6 +54,10 @@ def test_experiment_airline_trains(tmp_path):
     assert (tmp_path / "data" / "airline.csv").is_file()  # materialised from sktime
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["global_step"] == 2  # 32 windows in batches of 16
-    assert metrics["metrics"]["test/snaive_mape"] == pytest.approx(9.99, abs=0.005)
+    scores = metrics["metrics"]  # a 3-origin backtest: 1958, 1959, 1960
+    assert scores["test/backtest/origin_3/snaive_mape"] == pytest.approx(9.99, abs=0.005)  # 1960
+    origins = [scores[f"test/backtest/origin_{k}/snaive_mape"] for k in (1, 2, 3)]
+    assert scores["test/snaive_mape"] == pytest.approx(np.mean(origins), rel=1e-5)
+    assert scores["test/ets_mape"] < scores["test/snaive_mape"]
     hydra = yaml.safe_load((run / ".hydra" / "hydra.yaml").read_text())["hydra"]
     assert hydra["runtime"]["choices"]["model"] == "seq2seq"

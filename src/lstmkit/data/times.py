@@ -176,3 +176,24 @@ def check_steps(
                 f"{file_rows(index[mask])}. Each sequence needs its rows in "
                 "increasing step order, one row per step."
             )
+
+
+# pandas offset prefix -> the seasonal period it usually carries (one cycle in steps)
+SEASONS = {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5}
+SEASONS |= {"h": 24, "H": 24, "min": 60, "T": 60, "BMS": 12, "BME": 12, "BQS": 4, "BQE": 4}
+
+
+def infer_frequency(times: pd.Series) -> str | None:
+    """The pandas frequency of one evenly spaced series of dates (None for numbers / too short)."""
+    if pd.api.types.is_numeric_dtype(times) or len(times) < 3:
+        return None
+    return pd.infer_freq(pd.DatetimeIndex(times))
+
+
+def season_of(freq: str | None) -> int:
+    """Default seasonal period of a frequency: 12 for monthly, 4 quarterly, 52 weekly, 7 daily,
+    5 business days, 24 hourly; 1 (no season) for yearly, numeric or unknown steps."""
+    if not freq:
+        return 1
+    base = freq.split("-")[0].lstrip("0123456789")
+    return SEASONS.get(base, 1)

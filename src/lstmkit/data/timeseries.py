@@ -17,15 +17,18 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Sampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Sampler
 
+from lstmkit.data.backtest import Backtest
 from lstmkit.data.base import CsvDataModule
 from lstmkit.data.batches import BatchDataset, batch_loader
 from lstmkit.data.readers import SeriesTable, read_series
 from lstmkit.data.replicas import Replicas
 from lstmkit.data.scalers import Scaler
 from lstmkit.data.split import SPLITS
+from lstmkit.data.times import infer_frequency, season_of
 from lstmkit.errors import ConfigError, DataError
+from lstmkit.ets import ets_forecasts
 from lstmkit.forecast_metrics import mase_scale, naive_forecast, seasonal_naive_index
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,10 @@ class WindowSampler(Sampler[int]):
     position `rank`: disjoint shares of `num_samples // num_replicas` windows (at least one),
     so the ranks run the same number of steps and together see `num_samples` windows.
     Lightning calls `batch_sampler.sampler.set_epoch(epoch)` at each epoch start.
+
+    With `series` (the owner of each window), draws are balanced over series instead: a
+    series is picked uniformly, then one of its windows, so a long series has no more say in
+    an epoch than a short one (drawn with replacement).
     """
 
     def __init__(
@@ -58,12 +65,17 @@ class WindowSampler(Sampler[int]):
         epoch: int = 0,
         num_replicas: int = 1,
         rank: int = 0,
+        series: np.ndarray | None = None,
     ) -> None:
         if not 0 <= rank < num_replicas:
             raise ValueError(f"rank {rank} is outside 0..{num_replicas - 1}")
         self.size, self.seed, self.epoch = size, seed, epoch
         self.num_replicas, self.rank = num_replicas, rank
         self.per_rank = max(1, num_samples // num_replicas)
+        self.weights = None
+        if series is not None:
+            counts = np.bincount(series)
+            self.weights = 1.0 / (counts[series] * np.count_nonzero(counts))
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -71,8 +83,11 @@ class WindowSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         rng = np.random.default_rng((self.seed, self.epoch))
         total = self.per_rank * self.num_replicas
-        passes = -(-total // self.size)
-        order = np.concatenate([rng.permutation(self.size) for _ in range(passes)])
+        if self.weights is not None:
+            order = rng.choice(self.size, size=total, p=self.weights)
+        else:
+            passes = -(-total // self.size)
+            order = np.concatenate([rng.permutation(self.size) for _ in range(passes)])
         return iter(order[self.rank : total : self.num_replicas].tolist())
 
     def __len__(self) -> int:
@@ -92,8 +107,12 @@ class WindowDataset(BatchDataset):
         input_length: int,
         horizon: int,
         season: int,
+        rank: np.ndarray | None = None,
+        ets: np.ndarray | None = None,
     ) -> None:
         self.scaled, self.raw = scaled, raw.astype(np.float32)
+        self.rank = np.zeros(len(origins), dtype=np.int64) if rank is None else rank
+        self.ets = ets
         self.origins, self.series, self.mase = origins, series, mase.astype(np.float32)
         self.input_length, self.horizon, self.season = input_length, horizon, season
         self.targets = raw.shape[1]
@@ -118,7 +137,8 @@ class WindowDataset(BatchDataset):
             "snaive": as_tensor(self.raw[snaive]),
             "series": as_tensor(self.series[idx]),
             "mase_scale": as_tensor(self.mase[self.series[idx]]),
-        }
+            "origin": as_tensor(self.rank[idx]),
+        } | ({"ets": as_tensor(self.ets[idx])} if self.ets is not None else {})
 
 
 class TimeSeriesDataModule(CsvDataModule):
@@ -140,13 +160,15 @@ class TimeSeriesDataModule(CsvDataModule):
         input_length: int = 24,
         horizon: int = 12,
         stride: int = 1,
-        val_size: float = 12,
-        test_size: float = 12,
+        val_size: float | None = None,
+        test_size: float | None = None,
+        backtest: dict[str, Any] | None = None,
         scaler: str = "standard",
         log_transform: bool = False,
         missing: str = "error",
-        season: int = 12,
+        season: int | None = None,
         windows_per_epoch: int | None = None,
+        balance_series: bool = False,
         time_format: str | None = None,
         dayfirst: bool = False,
         **common: Any,
@@ -157,7 +179,7 @@ class TimeSeriesDataModule(CsvDataModule):
             ("input_length", input_length, 1),
             ("horizon", horizon, 1),
             ("stride", stride, 1),
-            ("season", season, 1),
+            ("season", 1 if season is None else season, 1),
         ):
             if int(value) < low:
                 raise ConfigError(f"data.{name} must be >= {low}, got {value}.")
@@ -167,14 +189,19 @@ class TimeSeriesDataModule(CsvDataModule):
         self.series_column = series_column
         self.covariate_columns = list(covariate_columns)
         self.input_length, self.horizon, self.stride = int(input_length), int(horizon), int(stride)
-        self.val_size, self.test_size = val_size, test_size
+        self.backtest = Backtest.from_config(backtest)
+        self.val_size, self.test_size = self.backtest.spans(int(horizon), val_size, test_size)
+        self.eval_stride = self.backtest.stride(int(horizon), int(stride))
         self.scaler_kind, self.log_transform, self.missing = scaler, log_transform, missing
-        self.season = int(season)
+        self.season_setting = None if season is None else int(season)
+        self.season = self.season_setting or 1  # resolved when the data is read
         self.windows_per_epoch = windows_per_epoch
+        self.balance_series = bool(balance_series)
         self.time_format, self.dayfirst = time_format, dayfirst
         self.splits: dict[str, WindowDataset] = {}
         self.scaler: Scaler | None = None
         self.series_names: list[str] = []
+        self.frequency: str | None = None
         self.mase = np.zeros((0, len(values)))
 
     def _cache_config(self) -> dict[str, Any]:
@@ -182,8 +209,8 @@ class TimeSeriesDataModule(CsvDataModule):
             "columns": [self.time_column, self.series_column],
             "times": [self.time_format, self.dayfirst],
             "values": [self.value_columns, self.covariate_columns, self.missing],
-            "windows": [self.input_length, self.horizon, self.stride, self.season],
-            "split": [self.val_size, self.test_size],
+            "windows": [self.input_length, self.horizon, self.stride, self.season_setting],
+            "split": [self.val_size, self.test_size, self.backtest.to_dict()],
             "scaler": [self.scaler_kind, self.log_transform],
         }
 
@@ -204,6 +231,21 @@ class TimeSeriesDataModule(CsvDataModule):
         self.series_names = table.names
         return table
 
+    def _season(self, table: SeriesTable) -> int:
+        """`data.season`, or the period the inferred frequency carries (logged either way)."""
+        first = np.flatnonzero(table.codes == 0)
+        self.frequency = infer_frequency(table.times.values.iloc[first].reset_index(drop=True))
+        season = self.season_setting or season_of(self.frequency)
+        log.info(
+            "time index %r: %s, frequency %s; season %d (%s)",
+            self.time_column,
+            table.times.form,
+            self.frequency or "not a calendar frequency",
+            season,
+            "data.season" if self.season_setting else "from the frequency",
+        )
+        return season
+
     def _span_sizes(self, length: int) -> tuple[int, int]:
         def steps(size: float, name: str) -> int:
             if size < 0:
@@ -217,12 +259,14 @@ class TimeSeriesDataModule(CsvDataModule):
         where = str(self.path)
         table = self._read()
         values, series = table.values, table.codes
+        season = self._season(table)
         targets = len(self.value_columns)
         num_series = len(self.series_names)
         starts = np.searchsorted(series, np.arange(num_series))
         lengths = np.bincount(series, minlength=num_series)
         origins: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
         owners: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
+        ranks: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
         train_rows = np.zeros(len(values), dtype=bool)
         mase = np.zeros((num_series, targets))
         for s, (start, n) in enumerate(zip(starts, lengths, strict=True)):
@@ -242,9 +286,9 @@ class TimeSeriesDataModule(CsvDataModule):
                         f"data.{name}_size ({size} steps) is shorter than "
                         f"data.horizon ({self.horizon}): no window would fit."
                     )
-            if self.season >= n_train:
+            if season >= n_train:
                 raise ConfigError(
-                    f"data.season ({self.season}) must be shorter than the training "
+                    f"data.season ({season}) must be shorter than the training "
                     f"span of series {self.series_names[s]!r} ({n_train} steps)."
                 )
             bounds = {
@@ -253,11 +297,13 @@ class TimeSeriesDataModule(CsvDataModule):
                 "test": (n_train + n_val, n),
             }
             for split, (lo, hi) in bounds.items():
-                o = span_origins(lo, hi, self.input_length, self.horizon, self.stride)
+                stride = self.stride if split == "train" else self.eval_stride
+                o = span_origins(lo, hi, self.input_length, self.horizon, stride)
                 origins[split].append(start + o)
                 owners[split].append(np.full(len(o), s, dtype=np.int64))
+                ranks[split].append(np.arange(len(o) - 1, -1, -1, dtype=np.int64))
             train_rows[start : start + n_train] = True
-            mase[s] = mase_scale(values[start : start + n_train, :targets], self.season)
+            mase[s] = mase_scale(values[start : start + n_train, :targets], season)
         scaler = Scaler.fit(
             self.scaler_kind,
             values[train_rows],
@@ -272,6 +318,7 @@ class TimeSeriesDataModule(CsvDataModule):
         for split in SPLITS:
             np.save(out / f"{split}.origins.npy", np.concatenate(origins[split]))
             np.save(out / f"{split}.series.npy", np.concatenate(owners[split]))
+            np.save(out / f"{split}.rank.npy", np.concatenate(ranks[split]))
             counts[split] = int(sum(len(o) for o in origins[split]))
         if counts["train"] == 0:
             raise DataError(f"{where}: no training window fits; shorten data.input_length.")
@@ -280,6 +327,12 @@ class TimeSeriesDataModule(CsvDataModule):
                 "data.val_size=0 leaves no validation window, but the run picks its best "
                 "checkpoint and stops early on val metrics. Set data.val_size >= data.horizon."
             )
+        if self.backtest.ets and counts["test"]:
+            test_origins, test_owners = (np.concatenate(x["test"]) for x in (origins, owners))
+            ets = ets_forecasts(
+                values[:, :targets], starts[test_owners], test_origins, self.horizon, season
+            )
+            np.save(out / "test.ets.npy", ets)
         spec = {
             "kind": "timeseries",
             "time_column": self.time_column,
@@ -289,7 +342,8 @@ class TimeSeriesDataModule(CsvDataModule):
             "series": self.series_names,
             "input_length": self.input_length,
             "horizon": self.horizon,
-            "season": self.season,
+            "season": season,
+            "frequency": self.frequency,
             "scaler": scaler.to_dict(),
             "mase_scale": mase.tolist(),
         }
@@ -302,6 +356,7 @@ class TimeSeriesDataModule(CsvDataModule):
         self.scaler = Scaler.from_dict(spec["scaler"])
         self.series_names = list(spec["series"])
         self.mase = np.asarray(spec["mase_scale"], dtype=np.float64)
+        self.season, self.frequency = int(spec["season"]), spec.get("frequency")
         scaled, raw = np.load(folder / "scaled.npy"), np.load(folder / "raw.npy")
         for split in SPLITS:
             self.splits[split] = WindowDataset(
@@ -313,14 +368,19 @@ class TimeSeriesDataModule(CsvDataModule):
                 self.input_length,
                 self.horizon,
                 self.season,
+                np.load(folder / f"{split}.rank.npy"),
+                np.load(ets) if (ets := folder / f"{split}.ets.npy").is_file() else None,
             )
         log.info(
-            "series %d, windows %s (input %d, horizon %d, stride %d), scaler %s%s",
+            "series %d, windows %s (input %d, horizon %d, stride %d, eval origins every %d, "
+            "season %d), scaler %s%s",
             len(self.series_names),
             {s: len(d) for s, d in self.splits.items()},
             self.input_length,
             self.horizon,
             self.stride,
+            self.eval_stride,
+            self.season,
             self.scaler_kind,
             " after log1p" if self.log_transform else "",
         )
@@ -341,6 +401,10 @@ class TimeSeriesDataModule(CsvDataModule):
             "horizon": self.horizon,
             "scaler": self.scaler.to_dict(),
             "target_names": self.value_columns,
+            "origins": {
+                split: int(self.splits[split].rank.max(initial=0)) + 1 for split in ("val", "test")
+            },
+            "ets": self.splits["test"].ets is not None,
         }
 
     def _loader(self, split: str, train: bool, replicas: Replicas) -> DataLoader:
@@ -353,10 +417,11 @@ class TimeSeriesDataModule(CsvDataModule):
                 epoch=replicas.epoch,
                 num_replicas=replicas.world_size,
                 rank=replicas.rank,
+                series=data.series if self.balance_series else None,
             )
             batches = BatchSampler(sampler, self.batch_size, drop_last=False)
         else:
-            # every rank scores every window: the task pools val/test metrics over the windows
-            # its own rank saw, so a shard would report a part of the split as the whole
-            batches = BatchSampler(SequentialSampler(data), self.eval_batch_size, drop_last=False)
+            # each rank scores its own share; the task adds the metric sums across ranks
+            share = range(replicas.rank, len(data), replicas.world_size)
+            batches = BatchSampler(share, self.eval_batch_size, drop_last=False)
         return batch_loader(data, batches, self.num_workers)

@@ -1,4 +1,8 @@
-"""Forecast the next `horizon` steps after the end of each series in a new CSV."""
+"""Forecast the next `horizon` steps after the end of each series in a new CSV.
+
+A quantile model writes its median as `forecast_<column>` and every level as its own column,
+`forecast_<column>_q<level>` (q10, q50, q90 for levels 0.1, 0.5, 0.9).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,11 @@ def future_times(times: pd.Series, horizon: int) -> list:
     return [t.isoformat() for t in stamps]
 
 
+def quantile_name(column: str, level: float) -> str:
+    """`forecast_sales_q10` for level 0.1; `q2_5` for 0.025."""
+    return f"forecast_{column}_q{100 * level:g}".replace(".", "_")
+
+
 def forecast_series(
     run: LoadedRun, path: str, batch_size: int = 256, encoding: str = "utf-8", delimiter: str = ","
 ) -> tuple[pd.DataFrame, PredictReport]:
@@ -45,6 +54,8 @@ def forecast_series(
     times, values, codes, index = table.times.values, table.values, table.codes, table.index
     known = {name: i for i, name in enumerate(spec["series"])}
     scaler = Scaler.from_dict(spec["scaler"])
+    levels = list(run.model.params.get("quantiles") or [])
+    median = getattr(run.net, "median", 0)
     length, horizon = spec["input_length"], spec["horizon"]
     report = PredictReport(rows=len(values))
     windows, owners, usable, rows = [], [], [], []
@@ -77,8 +88,12 @@ def forecast_series(
                     for i in range(0, len(inputs), batch_size)
                 ]
             )
-        forecast = scaler.inverse(scaled, series).numpy()
-        for (name, past), values_ in zip(usable, forecast, strict=True):
+        if levels:  # [B, H, C, Q]: scale each level like a point forecast
+            bands = scaler.inverse(scaled.movedim(-1, -2), series).movedim(-2, -1).numpy()
+            forecast = bands[..., median]
+        else:
+            forecast = bands = scaler.inverse(scaled, series).numpy()
+        for (name, past), values_, band in zip(usable, forecast, bands, strict=True):
             stamps = future_times(past.reset_index(drop=True), horizon)
             for k in range(horizon):
                 row = {
@@ -87,10 +102,10 @@ def forecast_series(
                     "step": k + 1,
                     spec["time_column"]: stamps[k],
                 }
-                row |= {
-                    f"forecast_{c}": float(values_[k, j])
-                    for j, c in enumerate(spec["value_columns"])
-                }
+                for j, c in enumerate(spec["value_columns"]):
+                    row[f"forecast_{c}"] = float(values_[k, j])
+                    for i, q in enumerate(levels):
+                        row[quantile_name(c, q)] = float(band[k, j, i])
                 rows.append(row)
     report.predicted = len(windows)
     report.totals = {"series": len(table.names), "forecast_series": len(windows)}
@@ -106,5 +121,6 @@ def forecast_series(
         f"series with fewer than input_length={length} points; not forecast",
     )
     columns = ["series", "status", "step", spec["time_column"]]
-    columns += [f"forecast_{c}" for c in spec["value_columns"]]
+    for c in spec["value_columns"]:
+        columns += [f"forecast_{c}"] + [quantile_name(c, q) for q in levels]
     return pd.DataFrame(rows, columns=columns), report

@@ -9,11 +9,18 @@ encoder's final state to the whole horizon at once, the simpler alternative.
 `relative=true` subtracts each window's last observed target value from the target inputs
 and adds it back to the forecast, so the network learns changes, not levels: a trend carries
 the series outside the training range of levels, but not of changes.
+
+`quantiles=[0.1, 0.5, 0.9]` makes the network forecast those quantiles of each step
+(trained with the pinball loss): the output gains a last axis, one entry per quantile, and
+the autoregressive decoder feeds back its median (the quantile nearest 0.5). The levels
+never cross: the head predicts the median and positive (softplus) gaps to the next level
+up or down, so a lower level is never above a higher one, trained or not.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lstmkit.models.init import keras_init_rnn
@@ -22,8 +29,18 @@ from lstmkit.models.recurrent import CELLS, RecurrentEncoder, step_mask
 HEADS = ("autoregressive", "direct")
 
 
+def ordered(raw: torch.Tensor, median: int) -> torch.Tensor:
+    """Quantiles that cannot cross: [..., Q] raw outputs -> median, median +/- summed gaps."""
+    centre = raw[..., median : median + 1]
+    gaps = F.softplus(raw)
+    below = centre - gaps[..., :median].flip(-1).cumsum(-1).flip(-1)
+    above = centre + gaps[..., median + 1 :].cumsum(-1)
+    return torch.cat([below, centre, above], dim=-1)
+
+
 class Seq2SeqForecaster(nn.Module):
-    """inputs [B, T, F] (targets first, then covariates) -> forecast [B, horizon, num_targets]."""
+    """inputs [B, T, F] (targets first, then covariates) -> forecast [B, horizon, num_targets]
+    ([B, horizon, num_targets, len(quantiles)] with quantiles)."""
 
     def __init__(
         self,
@@ -39,8 +56,17 @@ class Seq2SeqForecaster(nn.Module):
         relative: bool = True,
         backend: str = "auto",
         init: str = "keras",
+        quantiles: list[float] | None = None,
     ) -> None:
         super().__init__()
+        levels = list(quantiles or [])
+        if levels and (sorted(set(levels)) != levels or not all(0 < q < 1 for q in levels)):
+            raise ValueError(f"model.quantiles must be increasing and inside (0, 1), got {levels}")
+        self.quantiles = levels
+        self.outputs = max(1, len(levels))
+        self.median = min(range(len(levels)), key=lambda i: abs(levels[i] - 0.5)) if levels else 0
+        # conformal offsets per level (scaled units), set from validation by the task
+        self.register_buffer("widen", torch.zeros(len(levels)))
         if head not in HEADS:
             raise ValueError(f"model.head must be one of {HEADS}, got {head!r}")
         if horizon < 1 or not 1 <= num_targets <= input_size:
@@ -57,7 +83,7 @@ class Seq2SeqForecaster(nn.Module):
             backend=backend,
         )
         if head == "direct":
-            self.head = nn.Linear(hidden_size, horizon * num_targets)
+            self.head = nn.Linear(hidden_size, horizon * num_targets * self.outputs)
         else:
             # a decoder steps one value at a time and carries its state, which RecurrentEncoder
             # (whole padded sequences, no state in) does not expose: a plain nn.LSTM core here
@@ -71,7 +97,7 @@ class Seq2SeqForecaster(nn.Module):
             self.init_state = nn.Linear(hidden_size, 2 * num_layers * hidden_size)
             width = 2 * hidden_size if attention else hidden_size
             self.score = nn.Linear(hidden_size, hidden_size, bias=False) if attention else None
-            self.head = nn.Linear(width, num_targets)
+            self.head = nn.Linear(width, num_targets * self.outputs)
             if init == "keras":
                 keras_init_rnn(self.decoder)
         if init == "keras":
@@ -97,10 +123,13 @@ class Seq2SeqForecaster(nn.Module):
             )
         outputs, final = self.encoder(x, lengths)
         if self.head_kind == "direct":
-            forecast = self.head(final).view(-1, self.horizon, self.num_targets)
+            forecast = self.head(final).view(-1, self.horizon, self.num_targets, self.outputs)
+            forecast = ordered(forecast, self.median) if self.quantiles else forecast
         else:
             forecast = self._decode(outputs, final, lengths, last, targets, teacher_forcing)
-        return forecast + last[:, None] if self.relative else forecast
+        if self.relative:
+            forecast = forecast + last[:, None, :, None]
+        return forecast + self.widen if self.quantiles else forecast[..., 0]
 
     def _decode(
         self,
@@ -132,8 +161,10 @@ class Seq2SeqForecaster(nn.Module):
                 scores = torch.einsum("bh,bth->bt", self.score(out[:, 0]), memory)
                 weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)
                 out = torch.cat([out, torch.einsum("bt,bth->bh", weights, memory)[:, None]], -1)
-            step = self.head(out)  # [B, 1, C]
+            step = self.head(out).view(-1, 1, self.num_targets, self.outputs)  # [B, 1, C, Q]
+            step = ordered(step, self.median) if self.quantiles else step
             steps.append(step)
+            step = step[..., self.median]
             previous = step
             if use_truth and t + 1 < self.horizon:
                 forced = torch.rand(step.size(0), 1, 1, device=step.device) < ratio

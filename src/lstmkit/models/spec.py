@@ -41,6 +41,8 @@ class Field:
         """Why `value` is not acceptable, or None."""
         if value is None:
             return None if self.optional else "must be set"
+        if self.kind is list:
+            return self._check_items(value)
         plain = type(value) is self.kind or (self.kind is float and type(value) is int)
         if not plain:
             return f"must be of type {self.kind.__name__}, got {type(value).__name__}"
@@ -48,6 +50,16 @@ class Field:
             return f"must be one of {list(self.choices)}, got {value!r}"
         if self.low is not None and not self.low <= value <= self.high:
             return f"must be in [{self.low}, {self.high}], got {value!r}"
+        return None
+
+    def _check_items(self, value: Any) -> str | None:
+        """A list of numbers, each strictly inside (low, high), increasing, at most 99."""
+        if type(value) is not list or len(value) > 99:
+            return f"must be a list of at most 99 numbers, got {value!r}"
+        if not all(type(v) in (int, float) and self.low < v < self.high for v in value):
+            return f"must hold numbers strictly inside ({self.low}, {self.high}), got {value!r}"
+        if sorted(set(value)) != value:
+            return f"must be increasing without repeats, got {value!r}"
         return None
 
 
@@ -91,6 +103,7 @@ KINDS: dict[str, tuple[type[nn.Module], dict[str, Field]]] = {
             "head": Field(str, choices=HEADS),
             "attention": Field(bool),
             "relative": Field(bool),
+            "quantiles": Field(list, 0.0, 1.0, optional=True),
             **COMMON,
         },
     ),

@@ -1,0 +1,69 @@
+"""Rolling-origin backtests: how many forecast origins the val and test spans hold.
+
+`data.backtest.windows=N` scores the model on the last N forecast origins of each series,
+`step` steps apart (default: the horizon, so no test point is scored twice): the test span
+is `horizon + (N - 1) * step` steps. Validation gets its own `val_windows` origins before
+the test span, so nothing chosen on val has seen a test point. Without `windows` the spans
+are `data.val_size` / `data.test_size` steps, cut every `data.stride` steps as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lstmkit.errors import ConfigError
+
+KEYS = ("windows", "step", "val_windows", "ets")
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """The resolved protocol: span lengths in steps and the stride between eval origins."""
+
+    windows: int | None = None
+    step: int | None = None
+    val_windows: int | None = None
+    ets: bool = True
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None) -> Backtest:
+        config = dict(config or {})
+        unknown = sorted(set(config) - set(KEYS))
+        if unknown:
+            raise ConfigError(f"data.backtest has unknown keys {unknown}; known: {list(KEYS)}.")
+        for key in ("windows", "step", "val_windows"):
+            value = config.get(key)
+            if value is not None and (type(value) is not int or value < 1):
+                raise ConfigError(
+                    f"data.backtest.{key} must be a whole number >= 1, got {value!r}."
+                )
+        if type(config.get("ets", True)) is not bool:
+            raise ConfigError(f"data.backtest.ets must be true or false, got {config['ets']!r}.")
+        return cls(**config)
+
+    def stride(self, horizon: int, fallback: int) -> int:
+        """Steps between consecutive eval origins."""
+        return (self.step or horizon) if self.windows else fallback
+
+    def spans(
+        self, horizon: int, val_size: float | None, test_size: float | None
+    ) -> tuple[float, float]:
+        """(val, test) span sizes: from the origin counts, or the given sizes (default horizon)."""
+        if not self.windows:
+            return (horizon if val_size is None else val_size), (
+                horizon if test_size is None else test_size
+            )
+        for name, size in (("val_size", val_size), ("test_size", test_size)):
+            if size is not None:
+                raise ConfigError(
+                    f"data.{name}={size} and data.backtest.windows={self.windows} both set the "
+                    f"span; set data.{name}=null to use the backtest origins, or "
+                    "data.backtest.windows=null to use the sizes."
+                )
+        step = self.step or horizon
+        val = self.val_windows or self.windows
+        return horizon + (val - 1) * step, horizon + (self.windows - 1) * step
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in KEYS}
