@@ -23,11 +23,11 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from lstmkit.sweeps.optuna_views import write_sweep_views
-        from lstmkit.sweeps.summary import write_summary
+        from lstmkit.sweeps.study_summary import write_sweep_summary
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
-            table, text = write_summary(sweep_dir)
+            table, text = write_sweep_summary(sweep_dir)
         except Exception as e:  # a summary problem must not hide the jobs' own results
             log.warning("could not summarise %s: %s", sweep_dir, e)
             return
