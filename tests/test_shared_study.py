@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -138,3 +139,23 @@ def test_processes_creating_one_new_sqlite_study_at_once_all_succeed(tmp_path):
         assert racer.returncode == 0, err.decode()[-2000:]
     assert len(optuna.get_all_study_names(url)) == 1
     assert create_or_load_study(url, "race").study_name == "race"
+
+
+def test_joining_a_study_fails_only_the_trials_of_stopped_sweep_processes(tmp_path):
+    """A RUNNING trial whose sweep process is gone is FAIL; a live one's, or another host's,
+    keeps running (it may belong to a process sharing the study)."""
+    from hydra_plugins.lstmkit_optuna_sweeper._impl import OptunaSearch
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = create_or_load_study(url, "lstmkit", direction="maximize")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    owners = [f"{socket.gethostname()}:{gone.pid}", f"{socket.gethostname()}:{os.getpid()}"]
+    owners += ["elsewhere:1", None]  # another machine; a trial from before owners were kept
+    for owner in owners:
+        trial = study.ask()
+        if owner:
+            trial.set_user_attr("worker", owner)
+    OptunaSearch(storage=url).open_study(tmp_path)
+    states = [t.state.name for t in load_study(url, "lstmkit").trials]
+    assert states == ["FAIL", "RUNNING", "RUNNING", "FAIL"]
