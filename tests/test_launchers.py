@@ -70,8 +70,9 @@ def test_optuna_trials_run_as_submitit_local_jobs_in_their_own_processes(text_cs
         f"hydra.sweep.dir={sweep}",
         "hparams_search=optuna",
         "hydra/launcher=submitit_local",
-        "hydra.sweeper.n_trials=4",
-        "hydra.sweeper.n_jobs=2",  # two job processes at a time
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=2",  # two job processes at once
+        "hydra.sweeper.seed=1",  # draws hidden_size 8 for trial 0, 0 for trial 1
         "model.hidden_size=choice(8,0)",  # 0 fails the config check
         "model.num_layers=1",
         "model.dropout=0.0",
@@ -81,7 +82,7 @@ def test_optuna_trials_run_as_submitit_local_jobs_in_their_own_processes(text_cs
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     study = optuna.load_study(study_name="lstmkit", storage=f"sqlite:///{sweep / 'optuna.db'}")
     trials = study.get_trials(deepcopy=False)
-    assert [t.number for t in trials] == [0, 1, 2, 3]
+    assert [t.number for t in trials] == [0, 1]
     assert {t.params["model.hidden_size"] for t in trials} == {0, 8}  # seeded: both kinds
     table = pd.read_csv(sweep / "summary.csv").set_index("job")
     for trial in trials:
@@ -98,7 +99,7 @@ def test_optuna_trials_run_as_submitit_local_jobs_in_their_own_processes(text_cs
     assert "sweep summary" in done.stdout
     # submitit's local job id is the job process's pid: one folder (logs, pickled result) each
     jobs = [p for p in (sweep / ".submitit").iterdir() if p.name.isdigit()]
-    assert len(jobs) == 4 and all(list(p.glob("*_result.pkl")) for p in jobs)
+    assert len(jobs) == 2 and all(list(p.glob("*_result.pkl")) for p in jobs)
 
 
 def test_joblib_runs_two_jobs_at_once_sharing_one_cache_entry(text_csv, tmp_path):
