@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lstmkit.errors import ConfigError
 from lstmkit.sweeps.optuna_views import write_sweep_views, write_views
-from lstmkit.sweeps.storage import load_study, storage_url, study_file
+from lstmkit.sweeps.storage import load_study, storage_url, study_file, study_names
 from lstmkit.sweeps.study_summary import summarize_study, write_sweep_summary
 from lstmkit.sweeps.summary import write_table
 
@@ -32,7 +32,10 @@ def from_study(url: str, name: str, folder: Path | None) -> tuple[bool, str, lis
     try:
         study = load_study(url, name)
     except KeyError:
-        raise ConfigError(f"--study {url} holds no study named {name!r} (--study-name)") from None
+        names = ", ".join(study_names(url)) or "none"
+        raise ConfigError(
+            f"--study {url} holds no study named {name!r}; its studies: {names} (--study-name)"
+        ) from None
     out = folder or (file.parent if file is not None else Path.cwd())
     table = summarize_study(study)
     text = write_table(table, out)

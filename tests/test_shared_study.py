@@ -159,3 +159,13 @@ def test_joining_a_study_fails_only_the_trials_of_stopped_sweep_processes(tmp_pa
     OptunaSearch(storage=url).open_study(tmp_path)
     states = [t.state.name for t in load_study(url, "lstmkit").trials]
     assert states == ["FAIL", "RUNNING", "RUNNING", "FAIL"]
+
+
+def test_summary_from_a_missing_study_names_what_is_wrong(tmp_path):
+    missing = run_script("scripts/summarize_sweep.py", "--study", f"journal:{tmp_path / 'x'}")
+    assert missing.returncode == 2 and f"no such study file {tmp_path / 'x'}" in missing.stderr
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    create_or_load_study(url, "other")
+    wrong = run_script("scripts/summarize_sweep.py", "--study", url)
+    assert wrong.returncode == 2
+    assert "no study named 'lstmkit'; its studies: other (--study-name)" in wrong.stderr

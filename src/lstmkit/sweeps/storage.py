@@ -117,6 +117,13 @@ def load_study(url: str, study_name: str, **options: Any) -> Any:
     return optuna.load_study(study_name=study_name, storage=open_storage(url), **options)
 
 
+def study_names(url: str) -> list[str]:
+    """The names of the studies a storage holds (for a message naming the choices)."""
+    import optuna
+
+    return sorted(optuna.get_all_study_names(open_storage(url)))
+
+
 def worker_id() -> str:
     """`<host>:<pid>` of this sweep process, recorded on every trial it asks for."""
     return f"{socket.gethostname()}:{os.getpid()}"
