@@ -169,3 +169,26 @@ def test_summary_from_a_missing_study_names_what_is_wrong(tmp_path):
     wrong = run_script("scripts/summarize_sweep.py", "--study", url)
     assert wrong.returncode == 2
     assert "no study named 'lstmkit'; its studies: other (--study-name)" in wrong.stderr
+
+
+def test_a_sweep_process_ending_while_others_still_run_does_not_fail(tmp_path, capsys):
+    """Its own trials failed, another process's trial still runs: no 'no job finished' exit."""
+    from omegaconf import OmegaConf
+
+    from lstmkit.sweeps.hydra_callback import SweepSummary
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = create_or_load_study(url, "lstmkit", direction="maximize")
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)
+    study.ask().set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    sweeper = {"_target_": "x.LstmkitOptunaSweeper", "storage": url, "study_name": "lstmkit"}
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}, "sweeper": sweeper}})
+    OmegaConf.save(config, tmp_path / "multirun.yaml")
+    SweepSummary().on_multirun_end(config)  # no SystemExit
+    assert "1 trials still running in other sweep processes" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "summary.csv")
+    assert sorted(table["status"]) == ["failed", "running"]
+
+    study.tell(1, state=optuna.trial.TrialState.FAIL)  # now every trial failed: exit 1
+    with pytest.raises(SystemExit):
+        SweepSummary().on_multirun_end(config)
