@@ -1,12 +1,20 @@
-"""`trainer=ddp trainer.devices=2` from train.py (gloo on CPU): one run folder, synced metrics."""
+"""DDP from train.py (gloo on CPU): `trainer=ddp trainer.devices=2` on one machine, and two
+"nodes" on localhost started by torchrun: one run folder, synced metrics, resume."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_train, tiny_run_overrides, trained_run
+from helpers import ROOT, run_train, tiny_run_overrides, trained_run
 from hydra.utils import instantiate
 
 from lstmkit.inference.batching import probabilities
@@ -30,6 +38,13 @@ def rescore_test_split(run_dir) -> tuple[float, float]:
     probs = probabilities(run.net, test.inputs)
     picked = probs[np.arange(len(probs)), test.targets]
     return float((probs.argmax(1) == test.targets).mean()), float(-np.log(picked).mean())
+
+
+def check_per_class_report(run_dir, n_test: int, accuracy: float) -> None:
+    """test_per_class.json covers every test example of every rank, not rank 0's share."""
+    confusion = np.array(json.loads((run_dir / "test_per_class.json").read_text())["confusion"])
+    assert confusion.sum() == n_test
+    assert np.trace(confusion) / n_test == pytest.approx(accuracy, abs=1e-6)
 
 
 def test_two_process_ddp_matches_one_process(text_csv, tmp_path):
@@ -62,6 +77,7 @@ def test_two_process_ddp_matches_one_process(text_csv, tmp_path):
     acc, loss = rescore_test_split(out / "ddp")  # 24 test texts: 12 per rank
     assert two["metrics"]["test/acc"] == pytest.approx(acc, abs=1e-6)
     assert two["metrics"]["test/loss"] == pytest.approx(loss, rel=1e-4)
+    check_per_class_report(out / "ddp", 24, acc)
     for run in (one, two):
         assert run["metrics"]["test/acc"] >= 0.8, run["metrics"]
     assert abs(one["metrics"]["test/acc"] - two["metrics"]["test/acc"]) <= 0.15
@@ -93,3 +109,93 @@ def test_two_process_forecasting_ranks_share_the_training_windows(tmp_path):
     assert scores["test/backtest/origin_3/snaive_mape"] == pytest.approx(9.99, abs=0.005)
     assert scores["test/snaive_mape"] == pytest.approx(8.0602, abs=1e-3)
     assert scores["test/ets_mape"] == pytest.approx(3.8929, abs=1e-3)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def torchrun_two_nodes(log_dir: Path, *overrides: str, timeout: float = 300) -> None:
+    """`train.py <overrides>` on 2 "nodes" of this machine, 1 process each, c10d rendezvous.
+
+    Each node is its own torchrun (as on two machines, or two srun tasks); a node that fails
+    or a run past `timeout` takes both process groups (agents and their workers) down.
+    """
+    endpoint, run_id = f"127.0.0.1:{free_port()}", f"lstmkit-{time.monotonic_ns()}"
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0", "PYTHONWARNINGS": "ignore"}
+    nodes = []
+    for rank in (0, 1):
+        command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2"]
+        command += ["--nproc-per-node=1", f"--node-rank={rank}", "--max-restarts=0"]
+        command += ["--rdzv-backend=c10d", f"--rdzv-endpoint={endpoint}", f"--rdzv-id={run_id}"]
+        command += ["--rdzv-conf=join_timeout=120", str(ROOT / "train.py"), *overrides]
+        with (log_dir / f"node{rank}.log").open("w") as log:
+            nodes.append(
+                subprocess.Popen(
+                    command,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    deadline = time.monotonic() + timeout
+    try:
+        for node in nodes:
+            node.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        for node in nodes:
+            if node.poll() is None:
+                os.killpg(node.pid, signal.SIGKILL)
+                node.wait()
+    for rank, node in enumerate(nodes):
+        text = (log_dir / f"node{rank}.log").read_text()
+        assert node.returncode == 0, f"node {rank} exited {node.returncode}:\n{text[-3000:]}"
+
+
+def test_two_nodes_on_localhost_train_one_run_and_resume_it(text_csv, tmp_path):
+    """torchrun --nnodes=2 --nproc-per-node=1, c10d rendezvous, gloo: one run folder, metrics
+    synced over both nodes (= a one-process rescoring), and resume continues the same run."""
+    out = tmp_path / "o"
+    run_dir = out / "run"
+    torchrun_two_nodes(
+        tmp_path,
+        *tiny_run_overrides(
+            text_csv,
+            out,
+            *EXTRA[1:],
+            "trainer.max_epochs=3",
+            "trainer=ddp",
+            "trainer.num_nodes=2",
+            "trainer.devices=1",
+            "trainer.accelerator=cpu",
+            "data.batch_size=8",
+        ),
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["cache", "run"]  # one run folder
+    report = json.loads((run_dir / "metrics.json").read_text())
+    assert (report["epochs"], report["global_step"]) == (3, 3 * 5)  # 11 batches of 8: 5 a rank
+    acc, loss = rescore_test_split(run_dir)
+    assert report["metrics"]["test/acc"] == pytest.approx(acc, abs=1e-6)
+    assert report["metrics"]["test/loss"] == pytest.approx(loss, rel=1e-4)
+    check_per_class_report(run_dir, 24, acc)
+    assert (
+        "Starting with 2 processes"
+        in (tmp_path / "node0.log").read_text() + (tmp_path / "node1.log").read_text()
+    )
+
+    # resume in place on the same two nodes: the run's own config (ddp, 2 nodes) comes back
+    torchrun_two_nodes(tmp_path, f"resume={run_dir}", "trainer.max_epochs=5")
+    assert sorted(p.name for p in out.iterdir()) == ["cache", "run"]
+    resumed = json.loads((run_dir / "metrics.json").read_text())
+    assert (resumed["epochs"], resumed["global_step"]) == (5, 5 * 5)  # continued, not restarted
+    acc, loss = rescore_test_split(run_dir)
+    assert resumed["metrics"]["test/acc"] == pytest.approx(acc, abs=1e-6)
+    check_per_class_report(run_dir, 24, acc)
+    epochs = (run_dir / "epochs.csv").read_text().splitlines()
+    assert len(epochs) == 1 + 5  # header + one line per epoch, the first three kept

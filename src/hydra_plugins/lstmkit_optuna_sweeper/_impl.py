@@ -1,4 +1,8 @@
-"""Optuna search loop: ask -> launch jobs via Hydra's launcher -> tell; resumable from SQLite."""
+"""Optuna search loop: ask -> launch jobs via Hydra's launcher -> tell; resumable from SQLite.
+
+Several sweep processes (on one machine or many) may share one study: each asks the study
+for its next trials, so trial numbers, and with them job folders, never collide.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Overrid
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -22,7 +26,15 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
-from lstmkit.sweeps.storage import storage_url
+from lstmkit.atomic import atomic_path
+from lstmkit.sweeps.naming import override_value
+from lstmkit.sweeps.storage import (
+    create_or_load_study,
+    storage_url,
+    study_lock,
+    worker_alive,
+    worker_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +62,6 @@ def distribution(override: Override) -> BaseDistribution:
             return IntDistribution(int(sweep.start), int(sweep.end), log=log_scale)
         return FloatDistribution(float(sweep.start), float(sweep.end), log=log_scale)
     raise ValueError(f"{override.input_line}: Optuna cannot search a {type(sweep).__name__}")
-
-
-def override_value(value: Any) -> str:
-    """A trial's value written back as a Hydra override value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 class OptunaSearch:
@@ -110,30 +113,47 @@ class OptunaSearch:
         return space, list(fixed.values())
 
     def open_study(self, sweep_dir: Path) -> optuna.Study:
-        """Create or resume the study; trials a killed run left RUNNING are marked FAIL."""
-        url = storage_url(self.storage, str(sweep_dir))
-        study = optuna.create_study(
-            study_name=self.study_name,
-            storage=url,
-            direction=self.direction,
-            pruner=self.pruner,
-            load_if_exists=True,
-        )
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-        made = len(study.trials)
-        # a fixed seed on resume would replay the first random trials: offset it
-        study.sampler = optuna.samplers.TPESampler(
-            seed=self.seed + made, n_startup_trials=self.n_startup_trials
-        )
+        """Create or join the study; trials a killed sweep process left RUNNING are marked FAIL.
+
+        Another live process's running trials are left alone: the study may be shared.
+        """
+        self.url = storage_url(self.storage, str(sweep_dir))
+        with study_lock(self.url):
+            study = create_or_load_study(
+                self.url, self.study_name, direction=self.direction, pruner=self.pruner
+            )
+            for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                worker = trial.user_attrs.get("worker")
+                if worker_alive(worker) is False:
+                    study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+                    log.info("trial %d of a stopped sweep (%s) marked FAIL", trial.number, worker)
         log.info(
             "optuna study %r in %s: %d trials so far, %d requested in total",
             self.study_name,
-            url,
-            made,
+            self.url,
+            len(study.trials),
             self.n_trials,
         )
         return study
+
+    def ask(self, study: optuna.Study, space: dict[str, BaseDistribution]) -> list[optuna.Trial]:
+        """This process's next trials (at most n_jobs), none once the study has n_trials.
+
+        Under the study lock, so two processes never both take the last trial; the sampler is
+        seeded by trial number, so processes started together do not draw the same values
+        and a resumed search does not replay the first random trials.
+        """
+        trials = []
+        with study_lock(self.url):
+            made = len(study.trials)
+            for number in range(made, min(made + self.n_jobs, self.n_trials)):
+                study.sampler = optuna.samplers.TPESampler(
+                    seed=self.seed + number, n_startup_trials=self.n_startup_trials
+                )
+                trial = study.ask(space)
+                trial.set_user_attr("worker", worker_id())
+                trials.append(trial)
+        return trials
 
     def sweep(self, arguments: list[str]) -> list[JobReturn]:
         space, fixed = self.search_space(arguments)
@@ -141,13 +161,13 @@ class OptunaSearch:
             raise ValueError("nothing to search: set hydra.sweeper.params or pass choice(...)")
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        with atomic_path(sweep_dir / "multirun.yaml") as tmp:  # processes sharing the folder
+            OmegaConf.save(self.config, tmp)
         study = self.open_study(sweep_dir)
         returns: list[JobReturn] = []
-        while (made := len(study.trials)) < self.n_trials:
-            trials = [study.ask(space) for _ in range(min(self.n_jobs, self.n_trials - made))]
+        while trials := self.ask(study, space):
             batch = [fixed + [f"{k}={override_value(t.params[k])}" for k in space] for t in trials]
-            self.validate_batch(batch)
+            self.job_folders(batch, trials)
             for start, size in self.consecutive(trials):
                 # job number == trial number: the job finds its trial (pruning) and folder by it
                 results = self.launcher.launch(
@@ -159,11 +179,18 @@ class OptunaSearch:
         self.log_best(study)
         return returns
 
-    def validate_batch(self, batch: list[list[str]]) -> None:
-        for overrides in batch:  # fail early on a search space that does not compose
-            self.hydra_context.config_loader.load_sweep_config(
+    def job_folders(self, batch: list[list[str]], trials: list[optuna.Trial]) -> None:
+        """Compose each job's config (a search space that does not compose fails here, early)
+        and record on its trial the folder the job will write: a summary built from the study
+        finds every job, whichever process or machine ran it."""
+        for overrides, trial in zip(batch, trials, strict=True):
+            config = self.hydra_context.config_loader.load_sweep_config(
                 master_config=self.config, sweep_overrides=list(overrides)
             )
+            with open_dict(config):
+                config.hydra.job.num = trial.number
+            folder = Path(str(self.config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
+            trial.set_user_attr("folder", str(folder.resolve()))
 
     @staticmethod
     def consecutive(trials: list[optuna.Trial]) -> list[tuple[int, int]]:
@@ -181,17 +208,18 @@ class OptunaSearch:
         value: Any = None
         if result.status == JobStatus.COMPLETED:
             value = result.return_value
-        else:
+        # a pruned job has told PRUNED itself
+        state = study.get_trials(deepcopy=False)[trial.number].state
+        if result.status != JobStatus.COMPLETED and not state.is_finished():
             error = result._return_value  # the job's exception; .return_value would re-raise
             trial.set_user_attr("error", f"{type(error).__name__}: {error}"[:500])
         ok = isinstance(value, (int, float)) and math.isfinite(value)
-        state = study.trials[trial.number].state  # a pruned job has told PRUNED itself
         if not state.is_finished():
             if ok:
                 study.tell(trial, float(value))
             else:
                 study.tell(trial, state=TrialState.FAIL)
-            state = study.trials[trial.number].state
+            state = study.get_trials(deepcopy=False)[trial.number].state
         log.info("trial %d %s: %s -> %s", trial.number, state.name, trial.params, value)
 
     def log_best(self, study: optuna.Study) -> None:

@@ -150,10 +150,23 @@ class ClassificationReport(L.Callback):
     """After test: confusion-matrix image, per-class precision / recall / F1 (scalars + table).
 
     Also written to `test_per_class.json` in the run folder for readers without TensorBoard.
+    Under DDP each rank sees its share of the test set (every example exactly once); the
+    confusion counts are summed over the ranks, so the report covers the whole test set.
     """
 
     def _applies(self, pl_module: L.LightningModule) -> bool:
         return bool(getattr(pl_module.hparams, "num_classes", None))
+
+    @torch.no_grad()
+    def confusion(self, trainer: L.Trainer, pl_module: L.LightningModule, n: int) -> np.ndarray:
+        """This rank's (true x predicted) counts, summed over all ranks (a collective: every
+        rank calls it, a rank without test batches with zeros)."""
+        counts = torch.zeros(n * n, dtype=torch.long)
+        if self._preds:
+            preds, targets = torch.cat(self._preds), torch.cat(self._targets)
+            counts = torch.bincount(targets * n + preds, minlength=n * n)
+        total = trainer.strategy.reduce(counts.to(pl_module.device), reduce_op="sum")
+        return total.cpu().numpy().reshape(n, n)
 
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._preds: list[torch.Tensor] = []
@@ -176,13 +189,12 @@ class ClassificationReport(L.Callback):
         self._targets.append(batch["targets"].cpu())
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not self._applies(pl_module) or not getattr(self, "_preds", None):
+        if not self._applies(pl_module) or not hasattr(self, "_preds"):
             return
         n = int(pl_module.hparams.num_classes)
         names = list(pl_module.hparams.get("class_names") or range(n))
         names = [str(c) for c in names]
-        preds, targets = torch.cat(self._preds).numpy(), torch.cat(self._targets).numpy()
-        confusion = np.bincount(targets * n + preds, minlength=n * n).reshape(n, n)
+        confusion = self.confusion(trainer, pl_module, n)
         scores = per_class_scores(confusion)
         table = {name: {k: float(v[i]) for k, v in scores.items()} for i, name in enumerate(names)}
         if trainer.is_global_zero:

@@ -1,8 +1,9 @@
 """Report each epoch's validation metric to the Optuna trial this job runs, and prune hopeless ones.
 
 The sweeper (hydra_plugins.lstmkit_optuna_sweeper) launches trial N as job N, so a job finds
-its trial from the study storage named in the sweeper config. That works in-process and in
-joblib / submitit workers alike, since the trial lives in the (SQLite) storage, not in memory.
+its trial from the study storage named in the sweeper config. That works in-process, in
+joblib / submitit workers and with several sweep processes on one study alike, since the trial
+lives in the storage (SQLite, journal file, a database server), not in memory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 
 from lstmkit.sweeps.jobs import in_multirun
-from lstmkit.sweeps.storage import storage_url
+from lstmkit.sweeps.storage import load_study, storage_url
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def current_trial() -> optuna.Trial | None:
         return None
     url = storage_url(sweeper.get("storage"), hc.sweep.dir)
     pruner = instantiate(sweeper.pruner) if sweeper.pruner else optuna.pruners.NopPruner()
-    study = optuna.load_study(study_name=sweeper.study_name, storage=url, pruner=pruner)
+    study = load_study(url, sweeper.study_name, pruner=pruner)
     storage = study._storage  # Trial() needs the trial id; the study knows its storage
     study_id = storage.get_study_id_from_name(sweeper.study_name)
     trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, int(hc.job.num))

@@ -18,16 +18,17 @@ class SweepSummary(Callback):
     after an Optuna sweep, Optuna's own views too (optuna_*.png).
 
     A sweep where no job finished exits 1 after writing its summary, so CI and job arrays
-    see the failure (Hydra itself exits 0 whatever its jobs did).
+    see the failure (Hydra itself exits 0 whatever its jobs did); not while trials of other
+    processes sharing the study still run (one of those may yet finish).
     """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from lstmkit.sweeps.optuna_views import write_sweep_views
-        from lstmkit.sweeps.summary import write_summary
+        from lstmkit.sweeps.study_summary import write_sweep_summary
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
-            table, text = write_summary(sweep_dir)
+            table, text = write_sweep_summary(sweep_dir)
         except Exception as e:  # a summary problem must not hide the jobs' own results
             log.warning("could not summarise %s: %s", sweep_dir, e)
             return
@@ -39,7 +40,10 @@ class SweepSummary(Callback):
             views = []
         if views:
             print("optuna views: " + ", ".join(str(v) for v in views), flush=True)
-        if not table["status"].eq("ok").any():
+        running = int(table["status"].eq("running").sum())
+        if running:  # a study shared with other sweep processes, still at work
+            print(f"{running} trials still running in other sweep processes", flush=True)
+        elif not table["status"].eq("ok").any():
             print(
                 f"error: no job of the sweep finished ({len(table)} jobs); "
                 f"see the error column of {sweep_dir / 'summary.md'}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
@@ -31,6 +32,15 @@ def swept_keys(sweep_dir: str | Path) -> set[str]:
     fixed = {o.key_or_group for o in parsed if not o.is_sweep_override()}
     params = OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}
     return keys | ({override_key(str(k)) for k in params} - fixed)
+
+
+def override_value(value: Any) -> str:
+    """A trial's value written back as a Hydra override value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def short(line: str) -> str:

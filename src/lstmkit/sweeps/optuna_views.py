@@ -16,7 +16,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from lstmkit.atomic import atomic_path
-from lstmkit.sweeps.storage import storage_url
+from lstmkit.sweeps.storage import load_study, storage_url
 
 log = logging.getLogger(__name__)
 SWEEPER = "LstmkitOptunaSweeper"
@@ -31,10 +31,8 @@ def study_of(sweep_dir: str | Path) -> Any:
     sweeper = OmegaConf.select(OmegaConf.load(path), "hydra.sweeper", default=None) or {}
     if not str(sweeper.get("_target_", "")).endswith(SWEEPER):
         return None
-    import optuna
-
     url = storage_url(sweeper.get("storage"), str(sweep_dir))
-    return optuna.load_study(study_name=str(sweeper.get("study_name", "lstmkit")), storage=url)
+    return load_study(url, str(sweeper.get("study_name", "lstmkit")))
 
 
 def plots() -> dict[str, Callable[..., Any]]:

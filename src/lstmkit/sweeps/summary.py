@@ -35,6 +35,7 @@ HEADLINE = [
     "test/mase",
     "test/snaive_mape",  # the seasonal-naive forecast on the same test windows
 ]
+OPTIONAL = ["worker"]  # a summary from a study: the sweep process (host:pid) that ran the job
 MARKDOWN = set(COLUMNS) - {"folder"}  # the columns a reader compares, in table order
 
 
@@ -93,8 +94,13 @@ def summarize(sweep_dir: str | Path) -> pd.DataFrame:
     """Rows sorted by the objective (best first, failed jobs last); `best` marks the winner."""
     sweep_dir = Path(sweep_dir)
     keys = swept_keys(sweep_dir)
-    rows = [job_row(job, keys) for job in job_folders(sweep_dir)]
+    return ranked([job_row(job, keys) for job in job_folders(sweep_dir)])
+
+
+def ranked(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The summary table of job rows (`job_row`'s keys): best first by the objective."""
     extra = ["mode", "all_overrides", "hidden_size", "lr"]
+    extra += [c for c in OPTIONAL if any(c in row for row in rows)]
     after_test = COLUMNS.index("test") + 1  # headline numbers beside the objective's own
     columns = [*COLUMNS[:after_test], *HEADLINE, *COLUMNS[after_test:], *extra]
     table = pd.DataFrame(rows, columns=columns)
@@ -187,17 +193,21 @@ def plot(table: pd.DataFrame, path: Path) -> Path | None:
 
 def write_summary(sweep_dir: str | Path) -> tuple[pd.DataFrame, str]:
     """Write summary.csv, summary.md and summary.png into the sweep folder; return table + text."""
-    sweep_dir = Path(sweep_dir)
     table = summarize(sweep_dir)
+    return table, write_table(table, Path(sweep_dir))
+
+
+def write_table(table: pd.DataFrame, folder: Path) -> str:
+    """summary.csv, summary.md and summary.png of `table` in `folder`; returns the Markdown."""
     text = markdown(table)
     if not table.empty:
         best = table[table["best"]]
         text += "\n\nbest run: " + (best["folder"].iat[0] if not best.empty else "none finished")
         counts = table["status"].value_counts()
         text += f"\n{len(table)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items())
-    with atomic_path(sweep_dir / "summary.csv") as tmp:
+    with atomic_path(folder / "summary.csv") as tmp:
         table.to_csv(tmp, index=False)
-    with atomic_path(sweep_dir / "summary.md") as tmp:
+    with atomic_path(folder / "summary.md") as tmp:
         tmp.write_text(text + "\n")
-    plot(table, sweep_dir / "summary.png")
-    return table, text
+    plot(table, folder / "summary.png")
+    return text
