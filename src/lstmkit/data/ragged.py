@@ -6,6 +6,7 @@ single vectorised gather, never a Python loop over tokens.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,8 +75,48 @@ class Ragged:
 
     @classmethod
     def load(cls, path: Path, mmap: bool = True) -> Ragged:
+        """Memory-mapped by default: a batch reads only its own rows from disk."""
         mode = "r" if mmap else None
         return cls(
             np.load(path.with_suffix(".values.npy"), mmap_mode=mode),
-            np.load(path.with_suffix(".offsets.npy")),
+            np.load(path.with_suffix(".offsets.npy"), mmap_mode=mode),
         )
+
+
+class RaggedWriter:
+    """Append examples chunk by chunk to the files `Ragged.save` writes, never all in memory.
+
+    The values go straight to disk behind a fixed-size `.npy` header that is filled in on
+    `close`, once the total length is known; only the per-example lengths stay in memory.
+    """
+
+    HEADER = 128  # bytes: a version-1 header of any one-dimensional shape fits
+
+    def __init__(self, path: Path, dtype: np.dtype | type = np.int32) -> None:
+        self.path, self.dtype = path, np.dtype(dtype)
+        self.file = open(path.with_suffix(".values.npy"), "wb")
+        self.file.write(b"\0" * self.HEADER)
+        self.lengths: list[np.ndarray] = []
+        self.total = 0
+
+    def append(self, part: Ragged) -> None:
+        """Add `part`'s examples after those already written."""
+        values = np.ascontiguousarray(part.values, dtype=self.dtype)
+        self.file.write(values.tobytes())
+        self.total += len(values)
+        self.lengths.append(part.lengths)
+
+    def close(self) -> None:
+        """Write the header and the offsets: the files now load like `Ragged.save`'s."""
+        header = io.BytesIO()
+        info = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False}
+        np.lib.format.write_array_header_1_0(header, {**info, "shape": (self.total,)})
+        if header.tell() != self.HEADER:
+            raise AssertionError(f"npy header is {header.tell()} bytes, not {self.HEADER}")
+        self.file.seek(0)
+        self.file.write(header.getvalue())
+        self.file.close()
+        lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.int64)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        np.save(self.path.with_suffix(".offsets.npy"), offsets)
