@@ -230,7 +230,7 @@ def read_csv_chunks(
     encoding: str = "utf-8",
     delimiter: str = ",",
     option: str = "data.",
-    chunk_mb: float = 64,
+    chunk_mb: float = 16,
     columns: list[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """`read_csv` a block of about `chunk_mb` at a time: memory follows the chunk, not the file.

@@ -51,7 +51,7 @@ class TextDataModule(ClassificationData):
         tokenizer: dict[str, Any] | None = None,
         pool_factor: int = 50,
         stream_above_mb: float = 256,
-        chunk_mb: float = 64,
+        chunk_mb: float = 16,
         **common: Any,
     ) -> None:
         super().__init__(path, **common)
