@@ -1,15 +1,12 @@
 """Predict with a trained run: `python predict.py run=<run dir> input=new.csv output=preds.csv`.
 
-<<<<<<< HEAD
-Options (key=value): run, input, output (default <input>.predictions.csv), checkpoint
-(best | last | a .ckpt path), batch_size, text_column, encoding, delimiter, threads,
-keep_text (true: keep the text column in the output), id_column (the key column to join
-results back by: put first; rows with a missing or duplicated key are reported).
-=======
 Options (key=value): run, input, output (default <input>.predictions.csv; never the input),
 checkpoint (best | last | a .ckpt path), batch_size, text_column, encoding (e.g. utf-16),
-delimiter (one character; \t or tab for tabs), threads. See docs/INPUTS.md.
->>>>>>> inputs
+delimiter (one character; \t or tab for tabs), threads, keep_text (true: keep the text
+column in the output), id_column (the key column to join results back by: put first; rows
+with a missing or duplicated key are reported), chunk_mb and stream_above_mb (a text input
+over stream_above_mb, default 256, is predicted chunk_mb, default 16, at a time).
+See docs/INPUTS.md and docs/scale.md.
 """
 
 from __future__ import annotations
@@ -32,6 +29,8 @@ OPTIONS = (
     "threads",
     "keep_text",
     "id_column",
+    "chunk_mb",
+    "stream_above_mb",
 )
 REQUIRED = ("run", "input")
 

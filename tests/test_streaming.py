@@ -13,6 +13,7 @@ from lstmkit.data.ragged import Ragged, RaggedWriter
 from lstmkit.data.split import SPLITS
 from lstmkit.data.text import TextDataModule
 from lstmkit.errors import DataError
+from lstmkit.inference.predict import predict
 
 CHUNK_MB = 2 / 1024  # 2 KB blocks: a few dozen rows per chunk, many chunks
 
@@ -78,3 +79,33 @@ def test_ragged_writer_appends_like_save(tmp_path):
     for suffix in (".values.npy", ".offsets.npy"):
         got = np.load(tmp_path / f"w{suffix}")
         np.testing.assert_array_equal(got, np.load(tmp_path / f"s{suffix}"))
+
+
+@pytest.mark.slow
+def test_streamed_predict_writes_what_the_whole_file_predict_writes(text_run, tmp_path):
+    frame = make_text_frame(30, seed=5).drop(columns="label")
+    frame["doc"] = [f"d{i % 70}" for i in range(len(frame))]  # keys repeat across chunks
+    frame.loc[[3, 50], "text"] = ["", "   "]
+    frame.loc[[10, 80], "doc"] = None
+    csv = tmp_path / "new.csv"
+    frame.to_csv(csv, index=False)
+    reports = {}
+    for name, above in (("whole", 256), ("streamed", 0)):
+        out = tmp_path / f"{name}.csv"
+        reports[name] = predict(
+            str(text_run),
+            str(csv),
+            str(out),
+            id_column="doc",
+            chunk_mb=CHUNK_MB,
+            stream_above_mb=above,
+        )
+    whole, streamed = (pd.read_csv(tmp_path / f"{n}.csv") for n in ("whole", "streamed"))
+    pd.testing.assert_frame_equal(whole, streamed)
+    assert len(streamed) == len(frame) and streamed.columns[0] == "doc"
+    for key in ("rows", "predicted", "issues", "totals"):
+        assert reports["whole"][key] == reports["streamed"][key]
+    issues = reports["streamed"]["issues"]
+    assert issues["empty_text"]["lines"] == [5, 52]
+    assert issues["missing_id"]["lines"] == [12, 82]
+    assert issues["duplicate_id"]["count"] == 38  # d0..d19 twice, but d10 only missing

@@ -263,6 +263,10 @@ def read_csv_chunks(
 
 def file_rows(index: pd.Index | list[int], limit: int = 5) -> str:
     """Describe data rows by their line number in the file (header is line 1)."""
-    lines = [int(i) + 2 for i in list(index)[:limit]]
-    more = f" and {len(index) - limit} more" if len(index) > limit else ""
-    return f"line(s) {', '.join(map(str, lines))}{more}"
+    return describe_lines([int(i) + 2 for i in list(index)[:limit]], len(index), limit)
+
+
+def describe_lines(lines: list[int], total: int, limit: int = 5) -> str:
+    """`line(s) 2, 5 and 3 more`: the first `limit` of `lines`, of `total` in all."""
+    more = f" and {total - limit} more" if total > limit else ""
+    return f"line(s) {', '.join(map(str, lines[:limit]))}{more}"
