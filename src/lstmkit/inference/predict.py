@@ -15,6 +15,7 @@ from lstmkit.atomic import atomic_path, write_json
 from lstmkit.config_checks import WHOLE, check_value
 from lstmkit.errors import ConfigError
 from lstmkit.inference.keys import KeyColumn
+from lstmkit.inference.precision import for_inference
 from lstmkit.inference.report import PredictReport
 from lstmkit.inference.run import LoadedRun, load_run
 from lstmkit.runtime import configure_torch
@@ -67,6 +68,7 @@ def predict(
     id_column: str | None = None,
     chunk_mb: float | str = 16,
     stream_above_mb: float | str = 256,
+    precision: str = "fp32",
 ) -> dict[str, Any]:
     """Write predictions for every row (or series) of `input` to `output`; return the report.
 
@@ -75,13 +77,15 @@ def predict(
     Text runs: `keep_text` keeps the text column; `id_column` puts that key column first and
     reports rows whose key is missing or duplicated. A text input over `stream_above_mb`
     is read, predicted and written `chunk_mb` at a time (the output is renamed into place at
-    the end), so memory follows the chunk, not the file.
+    the end), so memory follows the chunk, not the file. `precision` (fp32 | bf16 | int8)
+    runs the network in another number format (`inference/precision.py`).
     """
     batch_size = whole_number(batch_size, "batch_size")
     out = output_path(input, output)
     started = time.perf_counter()
     configure_torch(threads)
     loaded = load_run(run, checkpoint)
+    loaded.net = for_inference(loaded.net, precision)
     kind = loaded.spec["kind"]
     if text_column and kind != "text":
         raise ConfigError(f"text_column= applies to text runs only; {run} is a {kind} run.")
@@ -119,6 +123,7 @@ def predict(
         "output": str(out),
         "checkpoint": str(loaded.checkpoint),
         "threads": torch.get_num_threads(),
+        "precision": precision,
         "seconds": round(time.perf_counter() - started, 3),
     }
     write_json(out.with_name(out.name + ".report.json"), summary)
