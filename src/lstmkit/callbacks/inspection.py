@@ -20,6 +20,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 
 from lstmkit.callbacks.best_metric import BestMetric
+from lstmkit.data.ragged import value_counts
 
 log = logging.getLogger(__name__)
 
@@ -226,8 +227,7 @@ class EmbeddingProjector(L.Callback):
         embedding = next((m for m in pl_module.modules() if isinstance(m, nn.Embedding)), None)
         if logger is None or encoder is None or embedding is None or "train" not in splits:
             return
-        ids = np.asarray(splits["train"].inputs.values, dtype=np.int64)
-        counts = np.bincount(ids, minlength=embedding.num_embeddings)[: embedding.num_embeddings]
+        counts = value_counts(splits["train"].inputs.values, embedding.num_embeddings)
         counts[:2] = 0  # [PAD], [UNK]
         top = np.argsort(-counts, kind="stable")[: self.top_k]
         top = top[counts[top] > 0]

@@ -83,6 +83,16 @@ class Ragged:
         )
 
 
+def value_counts(values: np.ndarray, size: int, block: int = 1 << 22) -> np.ndarray:
+    """How often each id in [0, size) occurs, a block at a time: a memory-mapped split is never
+    copied whole (`np.bincount` on all of it would hold an int64 copy of every token)."""
+    counts = np.zeros(size, dtype=np.int64)
+    for start in range(0, len(values), block):
+        part = np.asarray(values[start : start + block], dtype=np.int64)
+        counts += np.bincount(part, minlength=size)[:size]
+    return counts
+
+
 class RaggedWriter:
     """Append examples chunk by chunk to the files `Ragged.save` writes, never all in memory.
 
