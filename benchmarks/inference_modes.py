@@ -46,7 +46,8 @@ class OnnxNet:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        feed = {"inputs": inputs.numpy(), "lengths": lengths.numpy()}
+        ids = inputs.long() if not inputs.is_floating_point() else inputs  # exported as int64
+        feed = {"inputs": ids.numpy(), "lengths": lengths.numpy()}
         return torch.from_numpy(self.session.run(None, feed)[0])
 
 

@@ -8,6 +8,7 @@ import torch
 from helpers import make_text_frame
 
 from lstmkit.errors import ConfigError
+from lstmkit.inference.export import export_onnx
 from lstmkit.inference.precision import for_inference
 from lstmkit.inference.predict import predict
 from lstmkit.inference.run import load_run
@@ -37,3 +38,11 @@ def test_predict_in_lower_precision_agrees_with_fp32(text_run, tmp_path, precisi
     assert (low["predicted"] == exact["predicted"]).mean() >= 0.9
     probs = [c for c in exact.columns if c.startswith("prob_")]
     assert (low[probs] - exact[probs]).abs().to_numpy().max() < 0.2
+
+
+def test_onnx_export_writes_a_checked_int8_model_beside_fp32(text_run, tmp_path):
+    result = export_onnx(text_run, tmp_path / "model.onnx", quantize=True)
+    int8 = tmp_path / "model.int8.onnx"
+    assert result["int8"]["output"] == str(int8) and int8.is_file()
+    assert int8.stat().st_size < (tmp_path / "model.onnx").stat().st_size
+    assert result["int8"]["max_abs_diff"] < 0.1  # logits, against PyTorch fp32
