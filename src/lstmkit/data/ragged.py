@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -76,7 +77,7 @@ class Ragged:
     @classmethod
     def load(cls, path: Path, mmap: bool = True) -> Ragged:
         """Memory-mapped by default: a batch reads only its own rows from disk."""
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         return cls(
             np.load(path.with_suffix(".values.npy"), mmap_mode=mode),
             np.load(path.with_suffix(".offsets.npy"), mmap_mode=mode),
