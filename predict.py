@@ -5,7 +5,7 @@ checkpoint (best | last | a .ckpt path), batch_size, text_column, encoding (e.g.
 delimiter (one character; \t or tab for tabs), threads, keep_text (true: keep the text
 column in the output), id_column (the key column to join results back by: put first; rows
 with a missing or duplicated key are reported), chunk_mb and stream_above_mb (a text input
-over stream_above_mb, default 256, is predicted chunk_mb, default 16, at a time), precision
+over stream_above_mb, default 64, is predicted chunk_mb, default 16, at a time), precision
 (fp32 | bf16 | int8: the network in bfloat16 or with int8 dynamic-quantised weights).
 See docs/INPUTS.md and docs/scale.md.
 """

@@ -110,7 +110,7 @@ def run_size(rows: int, out: Path, stages: list[str], train_batches: int) -> dic
         result["train"]["batches"] = train_batches
     if "predict" in stages:
         model_run = sorted(out.glob("run-*"), key=lambda p: float(p.name[4:-1]))[0]
-        cmd = [py, "predict.py", f"run={model_run}", f"input={csv}"]
+        cmd = [py, "predict.py", f"run={model_run}", f"input={csv}", "stream_above_mb=0"]
         cmd.append(f"output={out / f'predictions-{name}.csv'}")
         result["predict"] = watched(cmd, out / f"predict-{name}.log")
         result["predict"]["rows_per_s"] = round(rows / result["predict"]["seconds"])

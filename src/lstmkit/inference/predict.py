@@ -67,7 +67,7 @@ def predict(
     keep_text: bool | str = False,
     id_column: str | None = None,
     chunk_mb: float | str = 16,
-    stream_above_mb: float | str = 256,
+    stream_above_mb: float | str = 64,
     precision: str = "fp32",
 ) -> dict[str, Any]:
     """Write predictions for every row (or series) of `input` to `output`; return the report.
