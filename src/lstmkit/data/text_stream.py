@@ -129,6 +129,8 @@ class StreamedText:
             self._scan_chunk(frame, scan)
         empty = np.concatenate(scan.empty)
         digest = np.concatenate(scan.digest)
+        scan.empty.clear()  # only the kept rows matter from here on
+        scan.digest.clear()
         keep = ~empty
         if self.drop_duplicates:
             keep[keep] = ~pd.Series(digest[keep]).duplicated().to_numpy()
