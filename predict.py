@@ -2,9 +2,12 @@ r"""Predict with a trained run: `python predict.py run=<run dir> input=new.csv o
 
 Options (key=value): run, input, output (default <input>.predictions.csv; never the input),
 checkpoint (best | last | a .ckpt path), batch_size, text_column, encoding (e.g. utf-16),
-delimiter (one character; \t or tab for tabs), threads, keep_text (true: keep the text column
-in the output), id_column (the key column to join results back by: put first; rows with a
-missing or duplicated key are reported). See docs/inputs.md.
+delimiter (one character; \t or tab for tabs), threads, keep_text (true: keep the text
+column in the output), id_column (the key column to join results back by: put first; rows
+with a missing or duplicated key are reported), chunk_mb and stream_above_mb (a text input
+over stream_above_mb, default 64, is predicted chunk_mb, default 16, at a time), precision
+(fp32 | bf16 | int8: the network in bfloat16 or with int8 dynamic-quantised weights).
+See docs/inputs.md and docs/scale.md.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ OPTIONS = (
     "threads",
     "keep_text",
     "id_column",
+    "chunk_mb",
+    "stream_above_mb",
+    "precision",
 )
 REQUIRED = ("run", "input")
 

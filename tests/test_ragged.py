@@ -1,6 +1,6 @@
 import numpy as np
 
-from lstmkit.data.ragged import Ragged
+from lstmkit.data.ragged import Ragged, value_counts
 
 
 def test_from_list_round_trip_and_lengths():
@@ -57,3 +57,11 @@ def test_atomic_dir_first_writer_wins_and_failures_leave_nothing(tmp_path):
         (c / "x").write_text("half")
         raise RuntimeError("interrupted")
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["key"]
+
+
+def test_value_counts_counts_a_memory_mapped_array_block_by_block(tmp_path):
+    values = np.random.default_rng(0).integers(0, 50, 100_003).astype(np.int32)
+    np.save(tmp_path / "v.npy", values)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    expected = np.bincount(values)[:40]
+    np.testing.assert_array_equal(value_counts(mapped, 40, block=1000), expected)

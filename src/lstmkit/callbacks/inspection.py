@@ -21,6 +21,7 @@ from torch import nn
 from lstmkit.atomic import write_json
 from lstmkit.callbacks.best_metric import BestMetric
 from lstmkit.callbacks.run_config import run_config
+from lstmkit.data.ragged import value_counts
 
 log = logging.getLogger(__name__)
 
@@ -239,8 +240,7 @@ class EmbeddingProjector(L.Callback):
         embedding = next((m for m in pl_module.modules() if isinstance(m, nn.Embedding)), None)
         if logger is None or encoder is None or embedding is None or "train" not in splits:
             return
-        ids = np.asarray(splits["train"].inputs.values, dtype=np.int64)
-        counts = np.bincount(ids, minlength=embedding.num_embeddings)[: embedding.num_embeddings]
+        counts = value_counts(splits["train"].inputs.values, embedding.num_embeddings)
         counts[:2] = 0  # [PAD], [UNK]
         top = np.argsort(-counts, kind="stable")[: self.top_k]
         top = top[counts[top] > 0]

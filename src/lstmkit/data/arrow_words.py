@@ -109,18 +109,38 @@ def tokenize(
     return Tokens(codes.astype(np.int32, copy=False), words, np.concatenate([c for _, c in parts]))
 
 
+def train_counts(tokens: Tokens, rows: np.ndarray) -> pa.Table:
+    """How often each token occurs in the texts at `rows`: a (token, count) table."""
+    in_rows = np.zeros(len(tokens.counts), dtype=bool)
+    in_rows[rows] = True
+    freq = np.bincount(tokens.codes[np.repeat(in_rows, tokens.counts)], minlength=len(tokens.words))
+    seen = np.flatnonzero(freq)
+    return pa.table({"token": tokens.words.take(pa.array(seen)), "count": freq[seen]})
+
+
+def add_counts(total: pa.Table | None, more: pa.Table) -> pa.Table:
+    """Token counts of two chunks summed: the vocabulary of a file read chunk by chunk."""
+    if total is None:
+        return more
+    summed = pa.concat_tables([total, more]).group_by("token").aggregate([("count", "sum")])
+    return summed.rename_columns({"count_sum": "count"}).select(["token", "count"])
+
+
+def choose_vocabulary(
+    counts: pa.Table, vocab_size: int, min_frequency: int, specials: list[str]
+) -> list[str]:
+    """Tokens counted at least `min_frequency` times; most frequent first, ties alphabetical."""
+    table = counts.filter(pc.greater_equal(counts.column("count"), min_frequency))
+    table = table.sort_by([("count", "descending"), ("token", "ascending")])
+    chosen = [w for w in table.column("token").to_pylist() if w not in specials]
+    return specials + chosen[: max(0, vocab_size - len(specials))]
+
+
 def fit_vocabulary(
     tokens: Tokens, rows: np.ndarray, vocab_size: int, min_frequency: int, specials: list[str]
 ) -> list[str]:
     """Count tokens of the texts in `rows` only; most frequent first, ties alphabetical."""
-    in_rows = np.zeros(len(tokens.counts), dtype=bool)
-    in_rows[rows] = True
-    freq = np.bincount(tokens.codes[np.repeat(in_rows, tokens.counts)], minlength=len(tokens.words))
-    keep = np.flatnonzero(freq >= min_frequency)
-    table = pa.table({"token": tokens.words.take(pa.array(keep)), "count": freq[keep]})
-    table = table.sort_by([("count", "descending"), ("token", "ascending")])
-    chosen = [w for w in table.column("token").to_pylist() if w not in specials]
-    return specials + chosen[: max(0, vocab_size - len(specials))]
+    return choose_vocabulary(train_counts(tokens, rows), vocab_size, min_frequency, specials)
 
 
 def lookup(tokens: Tokens, vocabulary: list[str], unk_id: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -135,6 +136,49 @@ def _parse_error(path: Path, e: Exception, encoding: str, delimiter: str, option
     )
 
 
+def _checked_file(path: Path, encoding: str, delimiter: str, option: str) -> str:
+    """Refuse a missing, empty or mis-encoded file; return the delimiter as one character."""
+    where = f"{option}path=<file>" if option else "input=<file>"
+    if not path.exists():
+        raise DataError(f"CSV file not found: {path}. Check the path or set {where}.")
+    if path.is_dir():
+        raise DataError(f"{path} is a directory, not a CSV file. Set {where}.")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes). It needs a header row and data rows.")
+    delimiter = delimiter_char(delimiter, option)
+    sniff_encoding(path, encoding, option)
+    return delimiter
+
+
+def _check_columns(path: Path, names: list[str], required: dict[str, str], option: str) -> None:
+    """Duplicate header names and missing required columns, each named with what to do."""
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        at = {n: [i + 1 for i, m in enumerate(names) if m == n] for n in dups}
+        raise DataError(
+            f"{path}: duplicate column name(s) in the header: "
+            + ", ".join(f"{n!r} (columns {at[n]})" for n in dups)
+            + ". Rename them so each column has its own name."
+        )
+    missing = {key: col for key, col in required.items() if col not in names}
+    if missing:
+        hint = (
+            f" It looks like a different delimiter; set {option}delimiter (\\t for tabs)."
+            if len(names) == 1
+            else ""
+        )
+        wrong = ", ".join(f"{key}={col!r}" for key, col in missing.items())
+        raise DataError(
+            f"{path}: column(s) not found: {wrong}. The file has columns {names}.{hint} "
+            f"Point the setting(s) at existing columns."
+        )
+
+
+def _has_binary(schema: pa.Schema) -> bool:
+    """Arrow reads a column with invalid text as raw bytes."""
+    return any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in schema)
+
+
 def read_csv(
     path: str | Path,
     required: dict[str, str],
@@ -148,53 +192,81 @@ def read_csv(
     missing column is reported together with the setting that names it.
     """
     path = Path(path)
-    where = f"{option}path=<file>" if option else "input=<file>"
-    if not path.exists():
-        raise DataError(f"CSV file not found: {path}. Check the path or set {where}.")
-    if path.is_dir():
-        raise DataError(f"{path} is a directory, not a CSV file. Set {where}.")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path} is empty (0 bytes). It needs a header row and data rows.")
-    delimiter = delimiter_char(delimiter, option)
-    sniff_encoding(path, encoding, option)
+    delimiter = _checked_file(path, encoding, delimiter, option)
     try:
         table = _read_table(path, encoding, delimiter)
-        if any(
-            pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema
-        ):
-            raise UnicodeError  # Arrow reads a column with invalid text as raw bytes
+        if _has_binary(table.schema):
+            raise UnicodeError
     except (UnicodeError, pa.ArrowInvalid, ValueError) as e:
         raise _parse_error(path, e, encoding, delimiter, option) from None
-    names = table.column_names
-    dups = sorted({n for n in names if names.count(n) > 1})
-    if dups:
-        at = {n: [i + 1 for i, m in enumerate(names) if m == n] for n in dups}
-        raise DataError(
-            f"{path}: duplicate column name(s) in the header: "
-            + ", ".join(f"{n!r} (columns {at[n]})" for n in dups)
-            + ". Rename them so each column has its own name."
-        )
+    _check_columns(path, table.column_names, required, option)
     frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-    missing = {key: col for key, col in required.items() if col not in frame.columns}
-    if missing:
-        cols = list(frame.columns)
-        hint = (
-            f" It looks like a different delimiter; set {option}delimiter (\\t for tabs)."
-            if len(cols) == 1
-            else ""
-        )
-        wrong = ", ".join(f"{key}={col!r}" for key, col in missing.items())
-        raise DataError(
-            f"{path}: column(s) not found: {wrong}. The file has columns {cols}.{hint} "
-            f"Point the setting(s) at existing columns."
-        )
     if len(frame) == 0:
         raise DataError(f"{path} has a header but no data rows.")
     return frame
 
 
+def _open_stream(
+    path: Path, encoding: str, delimiter: str, block: int, columns: list[str] | None = None
+) -> pacsv.CSVStreamingReader:
+    convert = pacsv.ConvertOptions(strings_can_be_null=True)
+    if columns is not None:  # as text: no type guessed from the first block for all the others
+        convert = pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in columns},
+            include_columns=columns,
+            strings_can_be_null=True,
+        )
+    return pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(encoding=encoding, block_size=block),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        convert_options=convert,
+    )
+
+
+def read_csv_chunks(
+    path: str | Path,
+    required: dict[str, str],
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    option: str = "data.",
+    chunk_mb: float = 16,
+    columns: list[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """`read_csv` a block of about `chunk_mb` at a time: memory follows the chunk, not the file.
+
+    Every column is read as text (a later block could disagree with a type guessed from the
+    first); `columns` picks the ones to read (default all). Each frame's index is its rows'
+    position in the file, so `file_rows` names the right lines.
+    """
+    path = Path(path)
+    delimiter = _checked_file(path, encoding, delimiter, option)
+    start = 0
+    try:
+        names = _open_stream(path, encoding, delimiter, 1 << 20).schema.names
+        _check_columns(path, names, required, option)
+        reader = _open_stream(
+            path, encoding, delimiter, int(chunk_mb * (1 << 20)), columns or names
+        )
+        for batch in reader:
+            if _has_binary(batch.schema):
+                raise UnicodeError
+            frame = batch.to_pandas(types_mapper=pd.ArrowDtype)
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            yield frame
+    except (UnicodeError, pa.ArrowInvalid, ValueError) as e:
+        raise _parse_error(path, e, encoding, delimiter, option) from None
+    if start == 0:
+        raise DataError(f"{path} has a header but no data rows.")
+
+
 def file_rows(index: pd.Index | list[int], limit: int = 5) -> str:
     """Describe data rows by their line number in the file (header is line 1)."""
-    lines = [int(i) + 2 for i in list(index)[:limit]]
-    more = f" and {len(index) - limit} more" if len(index) > limit else ""
-    return f"line(s) {', '.join(map(str, lines))}{more}"
+    return describe_lines([int(i) + 2 for i in list(index)[:limit]], len(index), limit)
+
+
+def describe_lines(lines: list[int], total: int, limit: int = 5) -> str:
+    """`line(s) 2, 5 and 3 more`: the first `limit` of `lines`, of `total` in all."""
+    more = f" and {total - limit} more" if total > limit else ""
+    return f"line(s) {', '.join(map(str, lines[:limit]))}{more}"

@@ -6,8 +6,10 @@ single vectorised gather, never a Python loop over tokens.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -74,8 +76,58 @@ class Ragged:
 
     @classmethod
     def load(cls, path: Path, mmap: bool = True) -> Ragged:
-        mode = "r" if mmap else None
+        """Memory-mapped by default: a batch reads only its own rows from disk."""
+        mode: Literal["r"] | None = "r" if mmap else None
         return cls(
             np.load(path.with_suffix(".values.npy"), mmap_mode=mode),
-            np.load(path.with_suffix(".offsets.npy")),
+            np.load(path.with_suffix(".offsets.npy"), mmap_mode=mode),
         )
+
+
+def value_counts(values: np.ndarray, size: int, block: int = 1 << 22) -> np.ndarray:
+    """How often each id in [0, size) occurs, a block at a time: a memory-mapped split is never
+    copied whole (`np.bincount` on all of it would hold an int64 copy of every token)."""
+    counts = np.zeros(size, dtype=np.int64)
+    for start in range(0, len(values), block):
+        part = np.asarray(values[start : start + block], dtype=np.int64)
+        counts += np.bincount(part, minlength=size)[:size]
+    return counts
+
+
+class RaggedWriter:
+    """Append examples chunk by chunk to the files `Ragged.save` writes, never all in memory.
+
+    The values go straight to disk behind a fixed-size `.npy` header that is filled in on
+    `close`, once the total length is known; only the per-example lengths stay in memory.
+    """
+
+    HEADER = 128  # bytes: a version-1 header of any one-dimensional shape fits
+
+    def __init__(self, path: Path, dtype: np.dtype | type = np.int32) -> None:
+        self.path, self.dtype = path, np.dtype(dtype)
+        self.file = open(path.with_suffix(".values.npy"), "wb")
+        self.file.write(b"\0" * self.HEADER)
+        self.lengths: list[np.ndarray] = []
+        self.total = 0
+
+    def append(self, part: Ragged) -> None:
+        """Add `part`'s examples after those already written."""
+        values = np.ascontiguousarray(part.values, dtype=self.dtype)
+        self.file.write(values.tobytes())
+        self.total += len(values)
+        self.lengths.append(part.lengths)
+
+    def close(self) -> None:
+        """Write the header and the offsets: the files now load like `Ragged.save`'s."""
+        header = io.BytesIO()
+        info = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False}
+        np.lib.format.write_array_header_1_0(header, {**info, "shape": (self.total,)})
+        if header.tell() != self.HEADER:
+            raise AssertionError(f"npy header is {header.tell()} bytes, not {self.HEADER}")
+        self.file.seek(0)
+        self.file.write(header.getvalue())
+        self.file.close()
+        lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.int64)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        np.save(self.path.with_suffix(".offsets.npy"), offsets)

@@ -38,18 +38,27 @@ def stratified_split(
     return {s: np.sort(np.concatenate(p)) for s, p in parts.items()}
 
 
-def column_split(frame: pd.DataFrame, column: str, path: str) -> dict[str, np.ndarray]:
-    """Use a user-given split column holding train / val / test (case-insensitive)."""
-    values = frame[column].astype("string").str.strip().str.lower()
-    values = values.replace({"validation": "val", "valid": "val", "dev": "val"})
-    bad = ~values.isin(SPLITS) | values.isna()
+def split_codes(values: pd.Series, column: str, path: str) -> np.ndarray:
+    """0 / 1 / 2 for train / val / test (case-insensitive); a bad value names its line."""
+    marks = values.astype("string").str.strip().str.lower()
+    marks = marks.replace({"validation": "val", "valid": "val", "dev": "val"})
+    bad = (~marks.isin(SPLITS) | marks.isna()).to_numpy(dtype=bool)
     if bad.any():
-        first = frame.index[bad.to_numpy()][0]
+        first = values.index[bad][0]
         raise DataError(
-            f"{path}: split column {column!r} holds {frame[column].iloc[first]!r} at line "
+            f"{path}: split column {column!r} holds {values.loc[first]!r} at line "
             f"{first + 2}; allowed values are train, val (or validation, valid, dev) and test."
         )
-    out = {s: np.flatnonzero((values == s).to_numpy()) for s in SPLITS}
+    codes = np.zeros(len(marks), dtype=np.int8)
+    for i, split in enumerate(SPLITS):
+        codes[(marks == split).to_numpy(dtype=bool)] = i
+    return codes
+
+
+def column_split(frame: pd.DataFrame, column: str, path: str) -> dict[str, np.ndarray]:
+    """Use a user-given split column holding train / val / test (case-insensitive)."""
+    codes = split_codes(frame[column], column, path)
+    out = {s: np.flatnonzero(codes == i) for i, s in enumerate(SPLITS)}
     if len(out["train"]) == 0:
         raise DataError(f"{path}: split column {column!r} marks no rows as 'train'.")
     return out

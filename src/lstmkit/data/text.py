@@ -18,6 +18,7 @@ from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.labels import LabelMap, clean_labels
 from lstmkit.data.ragged import Ragged
 from lstmkit.data.split import SPLITS, check_coverage, column_split, stratified_split
+from lstmkit.data.text_stream import StreamedText
 from lstmkit.data.tokenization import TextEncoder, TokenizerConfig
 from lstmkit.errors import DataError
 
@@ -49,6 +50,8 @@ class TextDataModule(ClassificationData):
         drop_empty: bool = False,
         tokenizer: dict[str, Any] | None = None,
         pool_factor: int = 50,
+        stream_above_mb: float = 256,
+        chunk_mb: float = 16,
         **common: Any,
     ) -> None:
         super().__init__(path, **common)
@@ -61,6 +64,7 @@ class TextDataModule(ClassificationData):
         self.drop_duplicates, self.drop_empty = drop_duplicates, drop_empty
         self.tokenizer_cfg = TokenizerConfig(**(tokenizer or {}))
         self.pool_factor = pool_factor
+        self.stream_above_mb, self.chunk_mb = float(stream_above_mb), float(chunk_mb)
         self.encoder: TextEncoder | None = None
         self.meta: dict[str, Any] = {}
 
@@ -104,6 +108,34 @@ class TextDataModule(ClassificationData):
         return frame.reset_index(drop=True)
 
     def _build(self, out: Path) -> None:
+        if self.path.stat().st_size > self.stream_above_mb * (1 << 20):
+            log.info("%s is over %g MB: reading it in chunks", self.path, self.stream_above_mb)
+            encoder, labels, meta = self._streamed().build(out)
+        else:
+            encoder, labels, meta = self._build_in_memory(out)
+        encoder.save(out)
+        (out / "preprocessor.json").write_text(
+            json.dumps(self._preprocessor_spec(labels), indent=2)
+        )
+        meta = {**meta, "vocab_size": encoder.vocab_size}
+        (out / "meta.json").write_text(json.dumps(meta, indent=2))
+
+    def _streamed(self) -> StreamedText:
+        return StreamedText(
+            self.path,
+            self.text_column,
+            self.label_column,
+            self.split_column,
+            (self.val_fraction, self.test_fraction),
+            self.seed,
+            self.drop_duplicates,
+            self.drop_empty,
+            self.tokenizer_cfg,
+            (self.encoding, self.delimiter),
+            self.chunk_mb,
+        )
+
+    def _build_in_memory(self, out: Path) -> tuple[TextEncoder, LabelMap, dict[str, Any]]:
         frame = self._read_clean()
         where = str(self.path)
         if self.split_column:
@@ -123,12 +155,7 @@ class TextDataModule(ClassificationData):
             np.save(out / f"{split}.labels.npy", y)
             counts[split] = len(y)
         check_coverage(frame[self.label_column], index, where, self.label_column)
-        encoder.save(out)
-        (out / "preprocessor.json").write_text(
-            json.dumps(self._preprocessor_spec(labels), indent=2)
-        )
-        meta = {**self.meta, "counts": counts, "vocab_size": encoder.vocab_size}
-        (out / "meta.json").write_text(json.dumps(meta, indent=2))
+        return encoder, labels, {**self.meta, "counts": counts}
 
     def _preprocessor_spec(self, labels: LabelMap) -> dict[str, Any]:
         return {
@@ -146,7 +173,7 @@ class TextDataModule(ClassificationData):
         self.encoder = TextEncoder.load(self.tokenizer_cfg, folder)
         for split in SPLITS:
             inputs = Ragged.load(folder / split)
-            targets = np.load(folder / f"{split}.labels.npy")
+            targets = np.load(folder / f"{split}.labels.npy", mmap_mode="r")
             self.splits[split] = RaggedDataset(inputs, targets)
         counts = {s: len(d) for s, d in self.splits.items()}
         log.info(

@@ -137,13 +137,18 @@ class TextEncoder:
             vocab = arrow_words.fit_vocabulary(
                 tokens, train_rows, cfg.vocab_size, cfg.min_frequency, [PAD, UNK]
             )
-            encoder = cls(cfg, _word_tokenizer(cfg, vocab))
+            encoder = cls.from_vocabulary(cfg, vocab)
             return encoder, encoder._lookup(tokens, vocab)
         tok, trainer = build_tokenizer(cfg)
         texts = _as_list(texts)
         tok.train_from_iterator([texts[i] for i in train_rows], trainer, length=len(train_rows))
         encoder = cls(cfg, tok)
         return encoder, encoder.encode(texts)
+
+    @classmethod
+    def from_vocabulary(cls, cfg: TokenizerConfig, vocab: list[str]) -> TextEncoder:
+        """A word-level encoder for a vocabulary counted elsewhere (chunk by chunk)."""
+        return cls(cfg, _word_tokenizer(cfg, vocab))
 
     @staticmethod
     def _arrow_tokens(cfg: TokenizerConfig, texts: pa.Array) -> arrow_words.Tokens:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmkit.data.csv import file_rows
+from lstmkit.data.csv import describe_lines, file_rows
 
 log = logging.getLogger(__name__)
 MAX_LINES = 1000  # line numbers listed per issue in the report
@@ -35,6 +35,18 @@ class PredictReport:
                 "what": what,
                 "where": file_rows(index),
             }
+
+    def merge(self, later: PredictReport) -> None:
+        """Add the report of the next chunk of the same file (its rows follow these)."""
+        self.rows += later.rows
+        self.predicted += later.predicted
+        for key, value in later.totals.items():
+            self.totals[key] = self.totals.get(key, 0) + value
+        for name, issue in later.issues.items():
+            mine = self.issues.setdefault(name, {**issue, "count": 0, "lines": []})
+            mine["count"] += issue["count"]
+            mine["lines"] = (mine["lines"] + issue["lines"])[:MAX_LINES]
+            mine["where"] = describe_lines(mine["lines"], mine["count"])
 
     def log(self, where: str) -> None:
         log.info("%s: %d rows read, %d predicted", where, self.rows, self.predicted)
