@@ -14,7 +14,8 @@ from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from lstmkit.atomic import write_json
-from lstmkit.callbacks.best_metric import BestMetric
+from lstmkit.budget import apply_budget
+from lstmkit.callbacks.best_metric import BestMetric, check_not_test
 from lstmkit.callbacks.run_config import RunConfig
 from lstmkit.config_checks import check_config
 from lstmkit.data.base import CsvDataModule
@@ -79,6 +80,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         return {**resume.complete, "objective": {"value": objective_of(resume.complete)}}
     check_config(cfg)  # a wrong type or range fails here, naming its key, before any work
     check_epochs(cfg)
+    check_not_test(cfg.task.monitor, "task.monitor")  # checkpoints and early stopping follow it
+    objective = cfg.get("objective") or {}
+    tracker = BestMetric(
+        objective.get("metric") or cfg.task.monitor, objective.get("mode") or cfg.task.monitor_mode
+    )
     runtime = configure_torch(cfg.runtime.threads, cfg.runtime.flush_denormal)
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.run_dir)  # chosen by Hydra: hydra.run.dir or the sweep job folder
@@ -91,6 +97,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
     datamodule.prepare_data()
     datamodule.setup("fit")
+    budget = apply_budget(cfg, datamodule)
     spec, net = build_model(cfg, datamodule)
     if resume:
         check_same_run(resume, datamodule, spec)
@@ -101,10 +108,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler),
         **datamodule.task_kwargs(),
-    )
-    objective = cfg.get("objective") or {}
-    tracker = BestMetric(
-        objective.get("metric") or cfg.task.monitor, objective.get("mode") or cfg.task.monitor_mode
     )
     trainer = build_trainer(cfg, out, [tracker, RunConfig(plain_config(cfg))])
     if resume:
@@ -132,6 +135,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         else None,
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
+        "budget": budget,
         "wall_time_s": round(time.perf_counter() - started, 2),
         "preprocessing_cache_hit": datamodule.cache_hit,
         "runtime": runtime,

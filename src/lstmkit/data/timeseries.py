@@ -343,6 +343,12 @@ class TimeSeriesDataModule(CsvDataModule):
             "target_names": self.value_columns,
         }
 
+    def repeat_train(self, times: int) -> bool:
+        """Draw `times` as many training windows per epoch (the training budget, small series)."""
+        self._once = getattr(self, "_once", None) or self.windows_per_epoch or len(self.splits["train"])
+        self.windows_per_epoch = times * self._once
+        return True
+
     def _loader(self, split: str, train: bool, replicas: Replicas) -> DataLoader:
         data = self.splits[split]
         if train:
