@@ -136,6 +136,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "budget": budget,
+        "val_at_best": tracker.at_best,  # the objective's best epoch (the checkpoint's, by default)
         "wall_time_s": round(time.perf_counter() - started, 2),
         "preprocessing_cache_hit": datamodule.cache_hit,
         "runtime": runtime,

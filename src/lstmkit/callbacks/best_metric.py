@@ -44,6 +44,7 @@ class BestMetric(L.Callback):
         self.metric, self.mode = metric, mode
         self.best: float | None = None
         self.best_epoch: int | None = None
+        self.at_best: dict[str, float] = {}  # every val metric of the best epoch
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
@@ -58,6 +59,7 @@ class BestMetric(L.Callback):
         value = float(logged[self.metric])
         if is_better(value, self.best, self.mode):
             self.best, self.best_epoch = value, trainer.current_epoch
+            self.at_best = {k: float(v) for k, v in logged.items() if k.startswith("val/")}
 
     def report(self, metrics: dict[str, Any]) -> dict[str, Any]:
         """The objective entry of metrics.json: metric, mode, value (NaN if never measured)."""
