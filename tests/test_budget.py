@@ -46,9 +46,7 @@ def test_small_set_repeats_to_the_minimum_steps_and_says_why(tmp_path):
 
 
 def test_repeats_set_by_hand_are_kept(tmp_path):
-    done = run_train(
-        *sequence_overrides(tmp_path, "budget.min_steps=20", "data.epoch_repeats=2")
-    )
+    done = run_train(*sequence_overrides(tmp_path, "budget.min_steps=20", "data.epoch_repeats=2"))
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "outputs/run/metrics.json").read_text())
     budget = report["budget"]

@@ -345,8 +345,8 @@ class TimeSeriesDataModule(CsvDataModule):
 
     def repeat_train(self, times: int) -> bool:
         """Draw `times` as many training windows per epoch (the training budget, small series)."""
-        self._once = getattr(self, "_once", None) or self.windows_per_epoch or len(self.splits["train"])
-        self.windows_per_epoch = times * self._once
+        once = getattr(self, "_once", None) or self.windows_per_epoch or len(self.splits["train"])
+        self._once, self.windows_per_epoch = once, times * once
         return True
 
     def _loader(self, split: str, train: bool, replicas: Replicas) -> DataLoader:
