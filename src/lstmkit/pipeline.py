@@ -80,6 +80,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         return {**resume.complete, "objective": {"value": objective_of(resume.complete)}}
     check_config(cfg)  # a wrong type or range fails here, naming its key, before any work
     check_epochs(cfg)
+    if int((cfg.get("ensemble") or {}).get("size") or 1) > 1:
+        from lstmkit.ensemble import train_ensemble
+
+        return train_ensemble(cfg, train)
     check_not_test(cfg.task.monitor, "task.monitor")  # checkpoints and early stopping follow it
     objective = cfg.get("objective") or {}
     tracker = BestMetric(
