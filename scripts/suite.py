@@ -53,6 +53,15 @@ def train_once(case: Case, csv: Path, out: Path, seed: int, extra: list[str]) ->
         *QUIET,
         *extra,
     ]
+    if (run / "metrics.json").is_file():  # a finished run of an interrupted suite is kept
+        report = json.loads((run / "metrics.json").read_text())
+        return {
+            "case": case.name,
+            "seed": seed,
+            "status": "ok",
+            "seconds": report["wall_time_s"],
+            **report,
+        }
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - started
@@ -112,7 +121,11 @@ def main() -> int:
     parser.add_argument("--cases", help=f"comma-separated, of: {', '.join(CASES)}")
     parser.add_argument("--seeds", type=int, help="seeds per case (default 5; --quick 1)")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once (each uses 1 thread)")
-    parser.add_argument("--out", type=Path, help="default outputs/suite/<UTC date-time>")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="default outputs/suite/<UTC date-time>; runs already there are kept",
+    )
     parser.add_argument("--override", action="append", default=[], help="passed to every run")
     args = parser.parse_args()
     names = args.cases.split(",") if args.cases else list(QUICK if args.quick else CASES)
