@@ -2,10 +2,11 @@
 
 `trainer.max_epochs` over a handful of batches is a few dozen optimiser steps, which underfits
 small data; a user cannot know to repeat the data. So a run takes at least `budget.min_steps`
-steps: when the epochs fall short, each epoch runs the training data several times (or, for a
-kind that cannot repeat, more epochs are allowed). Early stopping on validation still ends a run
-that stops improving, and `budget.max_time` caps the wall time of a large one. A repeat count set
-by hand (`data.epoch_repeats`, `data.windows_per_epoch`) is left alone.
+steps: when the epochs give less than half of that, each epoch runs the training data several
+times (or, for a kind that cannot repeat, more epochs are allowed). Early stopping on
+validation still ends a run that stops improving, and `budget.max_time` caps the wall time of
+a large one. A repeat count set by hand (`data.epoch_repeats`, `data.windows_per_epoch`) is
+left alone.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def apply_budget(cfg: DictConfig, datamodule: CsvDataModule) -> dict[str, Any]:
         why = "trainer.max_epochs is unbounded; trainer.max_steps / max_time end the run"
     elif hand:
         why = f"{', '.join(hand)} set by hand"
-    elif steps * max_epochs >= min_steps:
-        why = f"{steps} steps x {max_epochs} epochs reach budget.min_steps={min_steps}"
+    elif 2 * steps * max_epochs > min_steps:  # whole repeats would double a near-enough run
+        why = f"{steps} steps x {max_epochs} epochs reach half of budget.min_steps={min_steps}"
     elif repeated := repeat_to(datamodule, steps, max_epochs, min_steps):
         times, record["steps_per_epoch"] = repeated
         record["repeats"] = times
