@@ -54,7 +54,7 @@ def test_repeats_set_by_hand_are_kept(tmp_path):
     assert report["global_step"] == budget["steps_per_epoch"] * 2 < 20
 
 
-def test_a_kind_that_cannot_repeat_gets_more_epochs(tmp_path, text_csv):
+def test_texts_repeat_too(tmp_path, text_csv):
     out = tmp_path / "out"
     overrides = tiny_run_overrides(text_csv, out, "callbacks.early_stopping=null")
     overrides = [o for o in overrides if not o.startswith("budget.")] + ["budget.min_steps=24"]
