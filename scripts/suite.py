@@ -88,8 +88,10 @@ def rows_of(case: Case, runs: list[dict], base: dict[str, dict[str, float]]) -> 
     for run in runs:
         if run["status"] != "ok":
             continue
-        metrics = {k: v for k, v in run["metrics"].items() if not k.startswith("val/")}
-        metrics |= run.get("val_at_best") or {}  # val scores of the epoch the checkpoint keeps
+        metrics = dict(run["metrics"])
+        if run.get("val_at_best"):  # val scores of the epoch the checkpoint keeps (an ensemble
+            metrics = {k: v for k, v in metrics.items() if not k.startswith("val/")}  # has its own)
+            metrics |= run["val_at_best"]
         for key, value in metrics.items():
             split, metric = key.split("/", 1)
             if split in ("val", "test") and value is not None:
