@@ -90,6 +90,7 @@ def text_run_overrides(csv: Path, out: Path, *extra: str) -> list[str]:
 
 
 QUIET = (
+    "budget.min_steps=0",  # tiny runs: the epochs given, not the default training budget
     "trainer.enable_progress_bar=false",
     "trainer.enable_model_summary=false",
     "trainer.log_every_n_steps=1",
@@ -108,6 +109,7 @@ def tiny_run_overrides(csv: Path, out: Path, *extra: str) -> list[str]:
         "data.batch_size=16",
         "data.tokenizer.min_frequency=1",
         "trainer.max_epochs=2",
+        "budget.min_steps=0",
         "trainer.log_every_n_steps=1",
         "trainer.enable_progress_bar=false",
         "trainer.enable_model_summary=false",

@@ -14,8 +14,9 @@ from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from lstmkit.atomic import write_json
+from lstmkit.budget import apply_budget
 from lstmkit.callbacks.adaptive_threads import runtime_callbacks
-from lstmkit.callbacks.best_metric import BestMetric
+from lstmkit.callbacks.best_metric import BestMetric, check_not_test
 from lstmkit.callbacks.run_config import RunConfig
 from lstmkit.config_checks import check_config
 from lstmkit.data.base import CsvDataModule
@@ -76,6 +77,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
         return {**resume.complete, "objective": {"value": objective_of(resume.complete)}}
     check_config(cfg)  # a wrong type or range fails here, naming its key, before any work
+    if int((cfg.get("ensemble") or {}).get("size") or 1) > 1:
+        from lstmkit.ensemble import train_ensemble
+
+        return train_ensemble(cfg, train)
+    check_not_test(cfg.task.monitor, "task.monitor")  # checkpoints and early stopping follow it
+    objective = cfg.get("objective") or {}
+    tracker = BestMetric(
+        objective.get("metric") or cfg.task.monitor, objective.get("mode") or cfg.task.monitor_mode
+    )
     runtime = configure_torch(
         cfg.runtime.threads, cfg.runtime.flush_denormal, cfg.runtime.get("allocator", "auto")
     )
@@ -90,6 +100,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
     datamodule.prepare_data()
     datamodule.setup("fit")
+    budget = apply_budget(cfg, datamodule)
     spec, net = build_model(cfg, datamodule)
     if resume:
         check_same_run(resume, datamodule, spec)
@@ -100,10 +111,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler),
         **datamodule.task_kwargs(),
-    )
-    objective = cfg.get("objective") or {}
-    tracker = BestMetric(
-        objective.get("metric") or cfg.task.monitor, objective.get("mode") or cfg.task.monitor_mode
     )
     adaptive = runtime_callbacks(cfg.runtime.threads)
     trainer = build_trainer(cfg, out, [tracker, RunConfig(plain_config(cfg)), *adaptive])
@@ -136,6 +143,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         else None,
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
+        "budget": budget,
+        "val_at_best": tracker.at_best,  # the objective's best epoch (the checkpoint's, by default)
         "wall_time_s": round(time.perf_counter() - started, 2),
         "preprocessing_cache_hit": datamodule.cache_hit,
         "runtime": runtime,

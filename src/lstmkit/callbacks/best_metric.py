@@ -19,23 +19,35 @@ def is_better(value: float, best: float | None, mode: str) -> bool:
     return best is None or (value > best if mode == "max" else value < best)
 
 
+def check_not_test(metric: str, key: str) -> None:
+    """Nothing is chosen on test: the test split is scored once, after every choice is made."""
+    if str(metric).startswith("test/"):
+        raise ConfigError(
+            f"{key}={metric} chooses on the test split, so the test score it reports is "
+            f"optimistic. Use the validation metric instead ({key}=val/"
+            f"{str(metric).split('/', 1)[1]}); the test split is scored once, at the end."
+        )
+
+
 class BestMetric(L.Callback):
     """Track the best `metric` across epochs, so any logged val metric can be the objective.
 
     The checkpoint monitor gives this for free only when objective and monitor coincide;
     forecasting sweeps, for example, optimise val/mape while checkpointing on val/loss.
-    A `test/...` metric is taken from the test results instead.
+    A `test/...` metric is refused: a sweep that picks on test reports an optimistic number.
     """
 
     def __init__(self, metric: str, mode: str = "max") -> None:
         if mode not in MODES:
             raise ConfigError(f"objective.mode must be 'min' or 'max', got {mode!r}.")
+        check_not_test(metric, "objective.metric")
         self.metric, self.mode = metric, mode
         self.best: float | None = None
         self.best_epoch: int | None = None
+        self.at_best: dict[str, float] = {}  # every val metric of the best epoch
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or self.metric.startswith("test/"):
+        if trainer.sanity_checking:
             return
         logged = trainer.callback_metrics
         if self.metric not in logged:
@@ -47,11 +59,9 @@ class BestMetric(L.Callback):
         value = float(logged[self.metric])
         if is_better(value, self.best, self.mode):
             self.best, self.best_epoch = value, trainer.current_epoch
+            self.at_best = {k: float(v) for k, v in logged.items() if k.startswith("val/")}
 
     def report(self, metrics: dict[str, Any]) -> dict[str, Any]:
         """The objective entry of metrics.json: metric, mode, value (NaN if never measured)."""
-        if self.metric.startswith("test/"):
-            value, epoch = metrics.get(self.metric, math.nan), None
-        else:
-            value, epoch = (math.nan if self.best is None else self.best), self.best_epoch
+        value, epoch = (math.nan if self.best is None else self.best), self.best_epoch
         return {"metric": self.metric, "mode": self.mode, "value": float(value), "epoch": epoch}

@@ -104,6 +104,12 @@ class CsvDataModule(L.LightningDataModule, ABC):
     def task_kwargs(self) -> dict[str, Any]:
         """Facts the LightningModule needs (plain containers: they go into the checkpoint)."""
 
+    def repeat_train(self, times: int) -> bool:
+        """Run the training data `times` times in each epoch (counted from one pass, not from the
+        last call), for the training budget on small sets; False where this kind cannot (the
+        budget then adds epochs instead)."""
+        return False
+
     # -- Lightning hooks ------------------------------------------------------------------------
     def prepare_data(self) -> None:
         """Materialise a built-in dataset's CSV from its installed package if it is missing."""

@@ -33,6 +33,14 @@ class ClassificationData(CsvDataModule):
             "class_counts": counts.tolist(),
         }
 
+    def repeat_train(self, times: int) -> bool:
+        """Tile the training examples: shuffled together, each epoch sees each one `times` times."""
+        self._once = data = getattr(self, "_once", None) or self.splits["train"]
+        tile = np.tile(np.arange(len(data)), times)
+        assert data.targets is not None, "classification splits carry targets"
+        self.splits["train"] = RaggedDataset(data.inputs.take(tile), data.targets[tile])
+        return True
+
     def _loader(self, split: str, train: bool, replicas: Replicas) -> DataLoader:
         return bucketed_loader(
             self.splits[split],

@@ -68,12 +68,12 @@ class SequenceDataModule(ClassificationData):
         val_fraction: float = 0.1,
         test_fraction: float = 0.2,
         scaler: str = "standard",
-        epoch_repeats: int = 1,
+        epoch_repeats: int | None = None,
         pool_factor: int = 50,
         **common: Any,
     ) -> None:
         super().__init__(path, **common)
-        if epoch_repeats < 1:
+        if epoch_repeats is not None and epoch_repeats < 1:
             raise ConfigError(f"data.epoch_repeats must be >= 1, got {epoch_repeats}.")
         self.epoch_repeats = epoch_repeats
         self.id_column, self.step_column, self.label_column = id_column, step_column, label_column
@@ -170,8 +170,9 @@ class SequenceDataModule(ClassificationData):
         for split in SPLITS:
             inputs = Ragged.load(folder / split)
             targets = np.load(folder / f"{split}.labels.npy")
-            if split == "train" and self.epoch_repeats > 1:  # tiny sets: fewer, longer epochs
-                tile = np.tile(np.arange(len(targets)), self.epoch_repeats)
+            repeats = self.epoch_repeats or 1  # null: the training budget decides (budget.py)
+            if split == "train" and repeats > 1:  # tiny sets: fewer, longer epochs
+                tile = np.tile(np.arange(len(targets)), repeats)
                 inputs, targets = inputs.take(tile), targets[tile]
             self.splits[split] = RaggedDataset(inputs, targets)
         counts = {s: len(d) for s, d in self.splits.items()}

@@ -407,6 +407,12 @@ class TimeSeriesDataModule(CsvDataModule):
             "ets": self.splits["test"].ets is not None,
         }
 
+    def repeat_train(self, times: int) -> bool:
+        """Draw `times` as many training windows per epoch (the training budget, small series)."""
+        once = getattr(self, "_once", None) or self.windows_per_epoch or len(self.splits["train"])
+        self._once, self.windows_per_epoch = once, times * once
+        return True
+
     def _loader(self, split: str, train: bool, replicas: Replicas) -> DataLoader:
         data = self.splits[split]
         if train:

@@ -1,7 +1,8 @@
-"""Keras-style initialisation: measured to converge faster per epoch than PyTorch's defaults.
+"""Keras-style initialisation: orthogonal recurrent weights, Glorot inputs, forget-gate bias 1.
 
-On BBC News a default-initialised PyTorch BiLSTM reached 0.78-0.84 test accuracy after 8
-epochs where Keras reached 0.91-0.93; the difference is the initialisation below.
+The forget bias of 1 lets gradients flow through long sequences from the first step, so a
+BiLSTM converges in fewer epochs than with PyTorch's defaults (compare with `model.init=torch`
+on validation data; no test score backs this choice).
 """
 
 from __future__ import annotations

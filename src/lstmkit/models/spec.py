@@ -19,6 +19,7 @@ from torch import nn
 from lstmkit.atomic import write_json
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.models.classifier import RecurrentClassifier
+from lstmkit.models.ensemble import Ensemble
 from lstmkit.models.pooling import MODES
 from lstmkit.models.recurrent import BACKENDS, CELLS
 from lstmkit.models.seq2seq import HEADS, Seq2SeqForecaster
@@ -111,6 +112,31 @@ KINDS: dict[str, tuple[type[nn.Module], dict[str, Field]]] = {
 # the `_target_` of our own conf/model/*.yaml, mapped to a kind (training time only)
 TARGETS = {f"{cls.__module__}.{cls.__qualname__}": kind for kind, (cls, _) in KINDS.items()}
 NOT_SAVED = ("_target_", "pretrained_embeddings")  # the vectors end up in the weights
+ENSEMBLE = "ensemble"  # params: member_kind, members (each a params dict), the shared sizes
+SIZES = ("vocab_size", "input_size", "num_classes", "horizon", "num_targets")
+MAX_MEMBERS = 64
+
+
+def _ensemble_problems(params: dict[str, Any], source: str, error: type[Exception]) -> list[str]:
+    """Every member is a valid spec of `member_kind`; the sizes shown on top are all members'."""
+    kind, members = params.get("member_kind"), params.get("members")
+    if kind not in KINDS:
+        return [f"member_kind must be one of {sorted(KINDS)}, got {kind!r}"]
+    if not isinstance(members, list) or not 1 <= len(members) <= MAX_MEMBERS:
+        return [f"members must be a list of 1 to {MAX_MEMBERS} model specs"]
+    problems = [
+        f"unknown option model.{k}" for k in params if k not in {*SIZES, "member_kind", "members"}
+    ]
+    for i, member in enumerate(members):
+        checked = ModelSpec.from_dict(
+            {"kind": kind, "params": member}, f"{source} member {i}", error
+        )
+        problems += [
+            f"model.{k} is {params[k]!r} but member {i} has {checked.params.get(k)!r}"
+            for k in SIZES
+            if k in params and checked.params.get(k) != params[k]
+        ]
+    return problems
 
 
 @dataclass(frozen=True)
@@ -126,6 +152,10 @@ class ModelSpec:
         if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
             raise error(f"{source}: not a model spec (want {{'kind': ..., 'params': {{...}}}}).")
         kind = data.get("kind")
+        if kind == ENSEMBLE:
+            if problems := _ensemble_problems(data["params"], source, error):
+                raise error(f"{source}: invalid ensemble model spec: {'; '.join(problems)}.")
+            return cls(kind, dict(data["params"]))
         if kind not in KINDS:
             raise error(f"{source}: unknown model kind {kind!r}; known kinds: {sorted(KINDS)}.")
         fields = KINDS[kind][1]
@@ -177,6 +207,14 @@ class ModelSpec:
             raise DataError(f"{path}: unknown model spec format; expected format {FORMAT}.")
         return cls.from_dict(data, str(path))
 
+    @classmethod
+    def ensemble(cls, members: list[ModelSpec]) -> ModelSpec:
+        """The spec of averaging `members` (all of one kind and the same data sizes)."""
+        first = members[0]
+        sizes = {k: first.params[k] for k in SIZES if first.params.get(k) is not None}
+        params = {"member_kind": first.kind, "members": [m.params for m in members], **sizes}
+        return cls.from_dict({"kind": ENSEMBLE, "params": params}, "ensemble", ConfigError)
+
     def save(self, folder: str | Path) -> None:
         write_json(Path(folder) / FILE, self.to_dict())
 
@@ -185,6 +223,10 @@ class ModelSpec:
 
     def build(self, pretrained_embeddings: torch.Tensor | None = None) -> nn.Module:
         """Our class for `kind`, with the checked arguments (no other call is possible)."""
+        if self.kind == ENSEMBLE:
+            kind = self.params["member_kind"]
+            nets = [ModelSpec(kind, p).build() for p in self.params["members"]]
+            return Ensemble(nets, probabilities=kind == "classifier")
         cls, _ = KINDS[self.kind]
         extra = (
             {}

@@ -1,0 +1,1 @@
+"""The development suite (`scripts/suite.py`): unseen data beside classical baselines."""
