@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # CPU torch by default; GPU users: make setup CONSTRAINTS=constraints/gpu.txt
 CONSTRAINTS ?= constraints/cpu.txt
 
-.PHONY: setup train test test-fast check lint format typecheck bench show tensorboard clean
+.PHONY: setup train test test-fast check lint format typecheck bench suite suite-quick scale show tensorboard clean
 
 setup: $(BIN)/activate
 $(BIN)/activate: pyproject.toml $(CONSTRAINTS)
@@ -39,6 +39,18 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# make suite: the development suite, our defaults against classical baselines, 5 seeds
+# (outputs/suite/<date>/suite.md); SUITE_ARGS="--cases gunpoint,airline --seeds 3" narrows it
+suite: setup
+	$(BIN)/python scripts/suite.py $(SUITE_ARGS)
+
+suite-quick: setup
+	$(BIN)/python scripts/suite.py --quick
+
+# make scale: cost curve of 1M/3M/10M-row CSVs (prep, train, predict; time and peak memory)
+scale: setup
+	$(BIN)/python -m benchmarks.scale
 
 # make show RUN=outputs/runs/<name>/<time>: config diff, epochs, metrics vs baselines, figures
 show: setup
