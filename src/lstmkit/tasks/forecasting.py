@@ -221,7 +221,8 @@ class ForecastingTask(L.LightningModule):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """All ranks' validation windows, padded with NaN to one length for all_gather."""
         # Trainer.datamodule is set at fit time, not declared in Lightning's class
-        shape = (self.trainer.datamodule.splits["val"].horizon, len(self.target_names))  # type: ignore[attr-defined]
+        datamodule = self.trainer.datamodule  # type: ignore[attr-defined]
+        shape = (datamodule.splits["val"].horizon, len(self.target_names))
         size = torch.tensor([0 if forecast is None else len(forecast)], device=widen.device)
         most = int(cast(torch.Tensor, self.all_gather(size)).max())
         pad_f = widen.new_full((most, *shape, len(self.levels)), float("nan"))
