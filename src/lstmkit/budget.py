@@ -41,7 +41,7 @@ def repeat_to(
 
 def apply_budget(cfg: DictConfig, datamodule: CsvDataModule) -> dict[str, Any]:
     """Size the epochs (and the epoch cap) to the data after setup; log and return why."""
-    budget = cfg.get("budget") or {}
+    budget: Any = cfg.get("budget") or {}  # a DictConfig, or {} without one
     min_steps = int(budget.get("min_steps") or 0)
     max_epochs = cfg.trainer.get("max_epochs")
     steps = len(datamodule.train_dataloader())

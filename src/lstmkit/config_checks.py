@@ -130,7 +130,7 @@ def check_config(cfg: DictConfig) -> None:
             "trainer.max_epochs=0 trains nothing; metrics of an untrained model are not a "
             "result. Give at least 1 (or -1 with trainer.max_steps / max_time)."
         )
-    data = cfg.get("data") or {}
+    data: Any = cfg.get("data") or {}  # a DictConfig, or {} without one
     if "val_fraction" in data and data.val_fraction == 0 and not data.get("split_column"):
         raise ConfigError(
             "data.val_fraction=0 leaves no validation split, but the run picks its best "

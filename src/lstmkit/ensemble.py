@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
@@ -75,7 +75,7 @@ def save_ensemble(
     """Write the ensemble's model.json, checkpoint, preprocessing and config; return its net."""
     loaded = [load_run(folder) for folder in folders]  # members read back as data
     spec = ModelSpec.ensemble([run.model for run in loaded])
-    net = spec.build()
+    net = cast(Ensemble, spec.build())  # an ensemble spec builds an Ensemble
     trained = Ensemble([run.net for run in loaded], spec.params["member_kind"] == "classifier")
     net.load_state_dict(trained.state_dict())
     net.eval()

@@ -20,7 +20,7 @@ def _fit_forecast(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     seasonal_ok = season > 1 and len(history) >= 2 * season + 2
-    kinds = [None]
+    kinds: list[str | None] = [None]
     if seasonal_ok:
         kinds = ["add", "mul"] if (history > 0).all() else ["add"]
     best, best_aicc = None, np.inf
@@ -37,6 +37,7 @@ def _fit_forecast(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
         aicc = fit.aicc if np.isfinite(fit.aicc) else fit.aic
         if best is None or aicc < best_aicc:
             best, best_aicc = fit, aicc
+    assert best is not None  # kinds is never empty
     forecast = np.asarray(best.forecast(horizon), dtype=np.float64)
     if not np.isfinite(forecast).all():
         raise ValueError("non-finite ETS forecast")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from lstmkit.atomic import write_json
@@ -34,14 +34,15 @@ log = logging.getLogger(__name__)
 def build_model(cfg: DictConfig, datamodule: CsvDataModule) -> tuple[ModelSpec, torch.nn.Module]:
     """The network's plain spec (our conf/model choice + the sizes the data dictates) and the
     network built from it: the very spec a run folder keeps, so predict rebuilds the same."""
-    model = OmegaConf.to_container(cfg.model, resolve=True)
+    model = cast(dict[str, Any], OmegaConf.to_container(cfg.model, resolve=True))
     spec = ModelSpec.from_config(model, dict(datamodule.model_kwargs()))
     vectors = model.get("pretrained_embeddings")
     pretrained = None
     if vectors:
         from lstmkit.models.embeddings import load_vectors
 
-        vocab = datamodule.encoder.tokenizer.get_vocab()
+        text: Any = datamodule  # vectors come with text data, which has an encoder
+        vocab = text.encoder.tokenizer.get_vocab()
         pretrained, _ = load_vectors(vectors, vocab, model["embedding_dim"])
     return spec, spec.build(pretrained)
 
@@ -129,7 +130,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")
     }
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    # the Checkpoint base class declares nothing; ours is a ModelCheckpoint
+    checkpoint = cast(ModelCheckpoint | None, trainer.checkpoint_callback)
+    best = checkpoint.best_model_path if checkpoint else ""
     if cfg.get("test_after_fit", True):
         results = trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics.update({k: float(v) for k, v in (results[0] if results else {}).items()})
@@ -138,8 +141,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "objective": tracker.report(metrics),  # what train.py returns to a sweeper
         "metrics": metrics,
         "best_checkpoint": best,
-        "best_score": float(trainer.checkpoint_callback.best_model_score)
-        if trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_score is not None
+        "best_score": float(checkpoint.best_model_score)
+        if checkpoint and checkpoint.best_model_score is not None
         else None,
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,

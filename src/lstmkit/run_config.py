@@ -36,7 +36,7 @@ def group_choices() -> dict[str, str | None]:
 
 def plain_config(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config without Hydra's own node: plain containers only."""
-    plain = {}
+    plain: dict[Any, Any] = {}  # DictConfig keys are typed str | int | Enum | ...
     for key in cfg:  # hydra's node left unresolved: its run dir resolver reserves folders
         if key != "hydra" and not OmegaConf.is_missing(cfg, key):
             value = cfg[key]

@@ -52,12 +52,13 @@ def distribution(override: Override) -> BaseDistribution:
             ]
         )
     if isinstance(sweep, RangeSweep):
-        values = list(override.sweep_iterator())
+        values: list[Any] = list(override.sweep_iterator())  # a range yields numbers
         if all(isinstance(v, int) for v in values) and len(values) > 1:
             return IntDistribution(values[0], values[-1], step=values[1] - values[0])
         return CategoricalDistribution(values)
     if isinstance(sweep, IntervalSweep):
         log_scale = "log" in sweep.tags
+        assert sweep.start is not None and sweep.end is not None  # the parser sets both
         if "int" in sweep.tags or (isinstance(sweep.start, int) and isinstance(sweep.end, int)):
             return IntDistribution(int(sweep.start), int(sweep.end), log=log_scale)
         return FloatDistribution(float(sweep.start), float(sweep.end), log=log_scale)
@@ -109,6 +110,7 @@ class OptunaSearch:
             if override.is_sweep_override():
                 space[key] = distribution(override)
             else:
+                assert override.input_line is not None  # set for every parsed line
                 fixed[key] = override.input_line
         return space, list(fixed.values())
 

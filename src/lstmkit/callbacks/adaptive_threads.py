@@ -174,7 +174,7 @@ class AdaptiveThreads(L.Callback):
         )
 
 
-def runtime_callbacks(threads: int | str | None) -> list[L.Callback]:
+def runtime_callbacks(threads: int | str | None) -> list[AdaptiveThreads]:
     """The callbacks `runtime.threads` asks for: AdaptiveThreads for `auto`, none for a number."""
     if threads in (None, "auto") and len(default_candidates()) > 1:
         return [AdaptiveThreads()]

@@ -93,7 +93,8 @@ class HParamsSummary(L.Callback):
             for k, v in trainer.callback_metrics.items()
             if k.startswith(prefix) and v.numel() == 1
         }
-        for cb in trainer.callbacks:
+        # Trainer.callbacks is set in __init__ by a connector, not declared on the class
+        for cb in trainer.callbacks:  # type: ignore[attr-defined]
             if isinstance(cb, BestMetric) and cb.best is not None:
                 values[f"best_{cb.metric}"] = cb.best
         for key, value in values.items():
@@ -138,7 +139,7 @@ def confusion_figure(confusion: np.ndarray, names: list[str]) -> Any:
             ax.text(
                 j,
                 i,
-                int(confusion[i, j]),
+                str(int(confusion[i, j])),
                 ha="center",
                 va="center",
                 color="white" if rates[i, j] > 0.5 else "black",
@@ -192,7 +193,7 @@ class ClassificationReport(L.Callback):
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._applies(pl_module) or not hasattr(self, "_preds"):
             return
-        n = int(pl_module.hparams.num_classes)
+        n = int(pl_module.hparams["num_classes"])
         names = list(pl_module.hparams.get("class_names") or range(n))
         names = [str(c) for c in names]
         confusion = self.confusion(trainer, pl_module, n)

@@ -20,5 +20,7 @@ class RunConfig(L.Callback):
 
 def run_config(trainer: L.Trainer) -> dict[str, Any] | None:
     """The config a `RunConfig` callback carries, or None when the Trainer has none."""
-    found = [cb.config for cb in trainer.callbacks if isinstance(cb, RunConfig)]
+    # Trainer.callbacks is set in __init__ by a connector, not declared on the class
+    callbacks: list[L.Callback] = trainer.callbacks  # type: ignore[attr-defined]
+    found = [cb.config for cb in callbacks if isinstance(cb, RunConfig)]
     return found[0] if found else None

@@ -21,6 +21,7 @@ import logging
 import shutil
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -72,7 +73,8 @@ class CsvDataModule(L.LightningDataModule, ABC):
         self.num_workers = num_workers
         self.encoding, self.delimiter = encoding, delimiter
         self.builtin, self.cache_dir, self.use_cache = builtin, Path(cache_dir), use_cache
-        self.splits: dict[str, Dataset] = {}
+        # read-only here: subclasses fill it with their own Dataset type
+        self.splits: Mapping[str, Dataset] = {}
         self.cache_folder: Path | None = None
         self.cache_hit: bool | None = None  # None until setup() ran
 

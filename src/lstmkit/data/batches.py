@@ -61,7 +61,8 @@ def batch_loader(data: Dataset, batch_sampler: Sampler[list[int]], num_workers: 
     return DataLoader(
         data,
         batch_sampler=batch_sampler,
-        collate_fn=collate,
+        # the stubs expect a list of samples; with __getitems__ the batch arrives whole
+        collate_fn=collate,  # type: ignore[arg-type]
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
     )

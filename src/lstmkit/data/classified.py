@@ -26,7 +26,9 @@ class ClassificationData(CsvDataModule):
     def task_kwargs(self) -> dict[str, Any]:
         """Facts the LightningModule needs: class names and training class counts."""
         assert self.labels is not None, "call setup() first"
-        counts = np.bincount(self.splits["train"].targets, minlength=len(self.labels.names))
+        targets = self.splits["train"].targets
+        assert targets is not None, "classification data has targets"
+        counts = np.bincount(targets, minlength=len(self.labels.names))
         return {
             "num_classes": len(self.labels.names),
             "class_names": self.labels.names,

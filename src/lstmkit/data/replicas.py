@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,7 @@ class Replicas:
     epoch: int = 0
 
     @classmethod
-    def of(cls, trainer: object | None) -> Replicas:
+    def of(cls, trainer: Any) -> Replicas:  # a Lightning Trainer, or None
         """Read them from a Lightning trainer (a single process when there is none)."""
         if trainer is None:
             return cls()

@@ -78,7 +78,9 @@ class Scaler:
         computed where the predictions are.
         """
         columns = values.shape[-1] if columns is None else columns
-        center, scale = self.center[:, :columns], self.scale[:, :columns]
+        # numpy arrays here, torch tensors below when `values` is one
+        center: Any = self.center[:, :columns]
+        scale: Any = self.scale[:, :columns]
         if isinstance(values, torch.Tensor):
             center = torch.as_tensor(center, dtype=values.dtype, device=values.device)
             scale = torch.as_tensor(scale, dtype=values.dtype, device=values.device)

@@ -47,6 +47,7 @@ class RecurrentClassifier(nn.Module):
                 vocab_size, embedding_dim, padding_idx=padding_idx
             )
         else:
+            assert input_size is not None  # exactly one of the two, checked above
             self.input_layer = nn.Linear(input_size, embedding_dim)
         # dropout on the embedded inputs: the strongest regulariser on small text datasets
         self.input_dropout = nn.Dropout(embedding_dropout)

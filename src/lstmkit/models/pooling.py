@@ -30,5 +30,6 @@ class Pooling(nn.Module):
             return (outputs * mask).sum(1) / lengths.clamp(min=1).to(outputs)[:, None]
         if self.mode == "max":
             return outputs.masked_fill(~mask, float("-inf")).amax(1)
+        assert self.score is not None  # set whenever mode == "attention"
         scores = self.score(outputs).masked_fill(~mask, float("-inf"))
         return (torch.softmax(scores, dim=1) * outputs).sum(1)

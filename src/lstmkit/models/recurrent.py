@@ -14,7 +14,7 @@ the same numbers (tested to 1e-5):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -151,7 +151,8 @@ class RecurrentEncoder(nn.Module):
         if self.num_directions == 2:
             backward = reversal_rows(lengths_here, steps, time_major=True)
         out = x.transpose(0, 1)
-        for i, directions in enumerate(self.layers):
+        for i, layer in enumerate(self.layers):
+            directions = cast(nn.ModuleList, layer)  # ModuleList iterates as plain Modules
             if i > 0:
                 out = self.dropout(out)
             out = autocast_input(out)

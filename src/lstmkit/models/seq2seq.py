@@ -166,7 +166,7 @@ class Seq2SeqForecaster(nn.Module):
             steps.append(step)
             step = step[..., self.median]
             previous = step
-            if use_truth and t + 1 < self.horizon:
+            if use_truth and targets is not None and t + 1 < self.horizon:
                 forced = torch.rand(step.size(0), 1, 1, device=step.device) < ratio
                 truth = targets[:, t : t + 1] - offset
                 previous = torch.where(forced, truth, step)

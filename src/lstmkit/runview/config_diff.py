@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 MISSING = "<absent>"
 
@@ -20,7 +20,7 @@ def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def plain(cfg: DictConfig) -> dict[str, Any]:
+def plain(cfg: DictConfig | ListConfig) -> dict[str, Any]:
     """Plain values, interpolations kept as written (`${task.monitor}`), nothing resolved."""
     return flatten(OmegaConf.to_container(cfg, resolve=False, throw_on_missing=False))
 
@@ -32,7 +32,9 @@ def group_choices(run_dir: Path) -> dict[str, str]:
     )
     return {
         str(group): str(choice)
-        for group, choice in OmegaConf.to_container(choices, resolve=False).items()
+        for group, choice in cast(
+            dict[str, Any], OmegaConf.to_container(choices, resolve=False)
+        ).items()
         if choice is not None and not str(group).startswith("hydra/")
     }
 

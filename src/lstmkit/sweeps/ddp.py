@@ -49,7 +49,7 @@ def launcher_modules() -> tuple[ModuleType, ModuleType]:
     return trainer_launcher, fabric_launcher
 
 
-def rank_watchers() -> list[threading.Thread]:
+def rank_watchers() -> list[Any]:  # Lightning's private _ChildProcessObserver threads
     """Lightning's running `_ChildProcessObserver` threads, checked for the fields we use.
 
     Private Lightning API (see `launcher_modules`): `_run()` is its check, `_child_processes`
@@ -96,7 +96,8 @@ def job_subprocess_cmd(local_rank: int) -> tuple[Sequence[str], str]:
 def install() -> None:
     """Point Lightning's DDP launchers at `job_subprocess_cmd` (idempotent)."""
     for module in launcher_modules():
-        module._hydra_subprocess_cmd = job_subprocess_cmd
+        # a module global Lightning defines; ModuleType declares no attributes
+        module._hydra_subprocess_cmd = job_subprocess_cmd  # type: ignore[attr-defined]
 
 
 def release_ranks(timeout: float = 30.0) -> None:

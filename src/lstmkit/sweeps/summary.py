@@ -61,7 +61,9 @@ def job_row(job: Path, keys: set[str]) -> dict[str, Any]:
     """One job: read what train.py left (metrics.json), else call it `missing` (killed?)."""
     overrides = list(OmegaConf.load(job / ".hydra" / "overrides.yaml"))
     path = job / "metrics.json"
-    report = json.loads(path.read_text()) if path.is_file() else {"status": "missing"}
+    report: dict[str, Any] = (
+        json.loads(path.read_text()) if path.is_file() else {"status": "missing"}
+    )
     objective = report.get("objective") or {}
     metric = objective.get("metric") or _config_value(job, "objective.metric") or ""
     metrics = report.get("metrics", {})

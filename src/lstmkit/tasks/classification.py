@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
@@ -19,6 +19,8 @@ STAGES = ("train", "val", "test")
 
 class ClassificationTask(L.LightningModule):
     """Cross-entropy (optional label smoothing, class weights), accuracy and macro-F1 per stage."""
+
+    class_weight: torch.Tensor | None  # a buffer (None without class weights)
 
     def __init__(
         self,
@@ -72,7 +74,7 @@ class ClassificationTask(L.LightningModule):
         loss = F.cross_entropy(
             logits, targets, weight=self.class_weight, label_smoothing=self.label_smoothing
         )
-        metrics = self.metrics[f"{stage}_metrics"]
+        metrics = cast(MetricCollection, self.metrics[f"{stage}_metrics"])
         metrics.update(logits.detach(), targets)
         batch_size = targets.size(0)
         self.log(
@@ -101,5 +103,6 @@ class ClassificationTask(L.LightningModule):
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return torch.softmax(self(batch["inputs"], batch["lengths"]), dim=-1)
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    # a plain dict: Lightning's return type is a union of TypedDicts it does not match
+    def configure_optimizers(self) -> dict[str, Any]:  # type: ignore[override]
         return configure(self, self.optimizer_fn, self.scheduler_cfg, self.monitor)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
@@ -40,7 +40,11 @@ from lstmkit.forecast_metrics import (
 from lstmkit.tasks.optim import configure
 
 log = logging.getLogger(__name__)
-LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}
+LOSSES: dict[str, Callable[..., torch.Tensor]] = {
+    "mse": F.mse_loss,
+    "mae": F.l1_loss,
+    "huber": F.huber_loss,
+}
 BASELINES = ("naive", "snaive", "ets")
 KEPT = ("actual", "naive", "snaive", "ets", "mase_scale", "history", "origin")
 
@@ -97,7 +101,8 @@ class ForecastingTask(L.LightningModule):
     @property
     def teacher_forcing(self) -> float:
         """Ratio for this epoch: starts at `teacher_forcing`, multiplied by the decay each epoch."""
-        tf = self.hparams.teacher_forcing * self.hparams.teacher_forcing_decay**self.current_epoch
+        hp = self.hparams
+        tf = hp["teacher_forcing"] * hp["teacher_forcing_decay"] ** self.current_epoch
         return float(tf)
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -196,33 +201,38 @@ class ForecastingTask(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         outputs = self._outputs["val"]
-        if self.levels and self.hparams.calibrate and not self.trainer.sanity_checking:
+        if self.levels and self.hparams["calibrate"] and not self.trainer.sanity_checking:
             self._calibrate(outputs)
         self._epoch_end("val")
 
     def _calibrate(self, outputs: list[dict[str, torch.Tensor]]) -> None:
         """Widen the intervals so they cover their level on the validation origins (CQR); the
         offsets live in the network, so the checkpoint, predict and ONNX carry them."""
-        widen = self.net.widen
+        widen = cast(torch.Tensor, self.net.widen)  # a buffer of the network
         forecast = torch.cat([o["scaled"] for o in outputs]) if outputs else None
         targets = torch.cat([o["targets"] for o in outputs]) if outputs else None
         if self.trainer.world_size > 1:  # every rank widens by the same, all-window amount
             forecast, targets = self._gather(forecast, targets, widen)
-        if forecast is not None and len(forecast):
+        if forecast is not None and targets is not None and len(forecast):
             widen.copy_(conformal_widen(forecast, targets, self.levels, widen))
 
     def _gather(
         self, forecast: torch.Tensor | None, targets: torch.Tensor | None, widen: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """All ranks' validation windows, padded with NaN to one length for all_gather."""
-        shape = (self.trainer.datamodule.splits["val"].horizon, len(self.target_names))
+        # Trainer.datamodule is set at fit time, not declared in Lightning's class
+        datamodule = self.trainer.datamodule  # type: ignore[attr-defined]
+        shape = (datamodule.splits["val"].horizon, len(self.target_names))
         size = torch.tensor([0 if forecast is None else len(forecast)], device=widen.device)
-        most = int(self.all_gather(size).max())
+        most = int(cast(torch.Tensor, self.all_gather(size)).max())
         pad_f = widen.new_full((most, *shape, len(self.levels)), float("nan"))
         pad_t = widen.new_full((most, *shape), float("nan"))
-        if forecast is not None:
+        if forecast is not None and targets is not None:
             pad_f[: len(forecast)], pad_t[: len(targets)] = forecast, targets
-        gathered = self.all_gather(pad_f), self.all_gather(pad_t)
+        gathered = (
+            cast(torch.Tensor, self.all_gather(pad_f)),
+            cast(torch.Tensor, self.all_gather(pad_t)),
+        )
         return gathered[0].flatten(0, 1), gathered[1].flatten(0, 1)
 
     def on_test_epoch_end(self) -> None:
@@ -252,7 +262,7 @@ class ForecastingTask(L.LightningModule):
 
     def _figure(self, seen: dict[str, torch.Tensor]) -> None:
         """Forecast against actual for a few test windows, as a TensorBoard figure."""
-        experiment = getattr(self.logger, "experiment", None)
+        experiment: Any = getattr(self.logger, "experiment", None)
         if self.figures <= 0 or not hasattr(experiment, "add_figure"):
             return
         import matplotlib
@@ -302,5 +312,6 @@ class ForecastingTask(L.LightningModule):
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._original(self(batch["inputs"], batch["lengths"]), batch["series"])
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    # a plain dict: Lightning's return type is a union of TypedDicts it does not match
+    def configure_optimizers(self) -> dict[str, Any]:  # type: ignore[override]
         return configure(self, self.optimizer_fn, self.scheduler_cfg, self.monitor)

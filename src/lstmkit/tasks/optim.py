@@ -26,7 +26,8 @@ def configure(
         # Lightning will not clip gradients under mixed precision for an optimizer that says it
         # unscales them itself (fused ones do). Saying no costs nothing: bf16 has no scaler,
         # and an fp16 GradScaler then unscales before the step, as for any optimizer.
-        opt._step_supports_amp_scaling = False
+        # a private torch attribute (read by Lightning), absent from the Optimizer stubs
+        opt._step_supports_amp_scaling = False  # type: ignore[attr-defined]
     if not scheduler or scheduler.get("fn") is None:
         return {"optimizer": opt}
     fn = scheduler["fn"]
