@@ -128,7 +128,7 @@ def resolve_precision(precision: str | int, accelerator: str = "auto") -> str:
     """`auto`: bf16-mixed on CPUs with bf16 instructions, else 32-true; GPUs get 32-true.
 
     On this project's AVX512-BF16 CPU, bf16 autocast made a BBC News epoch 1.5x faster at the
-    same accuracy (docs/SPEED.md). Any explicit value is passed to Lightning unchanged.
+    same accuracy (docs/speed.md). Any explicit value is passed to Lightning unchanged.
     """
     if str(precision) != "auto":
         return str(precision)
