@@ -145,6 +145,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if checkpoint and checkpoint.best_model_score is not None
         else None,
         "epochs": trainer.current_epoch,
+        "max_epochs": cfg.trainer.max_epochs,  # what "complete" means to a later resume
         "global_step": trainer.global_step,
         "budget": budget,
         "val_at_best": tracker.at_best,  # the objective's best epoch (the checkpoint's, by default)

@@ -172,7 +172,9 @@ def _complete(folder: Path, saved: dict[str, Any], cfg: DictConfig) -> dict[str,
         return None
     if not isinstance(report, dict) or report.get("status") != "ok":
         return None
-    before = _select(saved, "trainer.max_epochs")
+    # metrics.json is written once, at the end of a run; config.json may already hold this
+    # resume's values when another DDP rank recorded them first, so it is only the fallback
+    before = report.get("max_epochs", _select(saved, "trainer.max_epochs"))
     wanted = OmegaConf.select(cfg, "trainer.max_epochs")
     more = isinstance(before, int) and isinstance(wanted, int) and (wanted > before or wanted < 0)
     return None if more else report
