@@ -63,7 +63,7 @@ def fit(callbacks: list, steps: int) -> None:
 
 
 @pytest.mark.slow
-def test_a_busy_neighbour_triggers_a_retiming_that_picks_one_thread():
+def test_a_busy_neighbour_triggers_a_retiming_that_keeps_the_faster_setting():
     threads = torch.get_num_threads()
     adaptive = AdaptiveThreads(candidates=[1, 2], probe_steps=3, rounds=2, window=8, drift=0.2)
     neighbour = Neighbour(at=30)
@@ -77,8 +77,16 @@ def test_a_busy_neighbour_triggers_a_retiming_that_picks_one_thread():
     retimed = [e for e in later if e["step"] > neighbour.started_at]
     assert retimed, adaptive.events  # the slowdown was noticed and the candidates timed again
     assert "step time" in retimed[0]["reason"]
-    # busy processes on every core: two OpenMP threads wait on each other, one thread does not
-    assert retimed[-1]["threads"] == 1, adaptive.events
+    # the re-timing saw the neighbour (every candidate slower than at the start) ...
+    for threads_, cost in retimed[0]["us_per_unit"].items():
+        assert cost > first["us_per_unit"][threads_], adaptive.events
+    # ... and kept the faster candidate by its own measurements (within 3%, fewer threads).
+    # Which one wins beside busy processes is the machine's business: two OpenMP threads were
+    # up to 2.5x slower on one run and 4% faster on another, so the test does not fix it.
+    for event in adaptive.events:
+        costs = {int(k): v for k, v in event["us_per_unit"].items()}
+        best = min(costs.values())
+        assert event["threads"] == min(c for c, v in costs.items() if v <= best * 1.03), event
 
 
 def test_threads_auto_adds_the_callback_and_a_number_does_not():
