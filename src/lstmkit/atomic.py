@@ -72,6 +72,22 @@ def write_json(path: str | Path, obj: Any) -> None:
         tmp.write_text(json.dumps(plain, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
+def read_run_json(folder: str | Path, name: str, missing: str) -> Any:
+    """`<folder>/<name>` parsed as JSON (plain data, never objects); a missing or broken file is
+    a DataError naming it, with `missing` saying what to do when it is absent."""
+    from lstmkit.errors import DataError
+
+    path = Path(folder) / name
+    if not path.is_file():
+        raise DataError(
+            f"{folder} has no {name}: it is not a run folder written by this lstmkit {missing}"
+        )
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: not valid JSON ({e}).") from None
+
+
 def _finite(obj: Any, where: str, found: list[str]) -> Any:
     """`obj` with every NaN / inf float replaced by None; their key paths go to `found`."""
     if isinstance(obj, float) and not math.isfinite(obj):

@@ -7,7 +7,6 @@ values from the file: a `_target_` in it must equal the one our conf/ gives at t
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from lstmkit.atomic import write_json
+from lstmkit.atomic import read_run_json, write_json
 from lstmkit.errors import DataError
 
 FILE = "config.json"
@@ -59,15 +58,9 @@ def save_config(folder: str | Path, cfg: DictConfig, choices: dict[str, Any] | N
 def read_record(folder: str | Path) -> dict[str, Any]:
     """`config.json` of a run folder, checked for shape; its values stay plain data."""
     path = Path(folder) / FILE
-    if not path.is_file():
-        raise DataError(
-            f"{folder} has no {FILE}: it is not a run folder written by this lstmkit "
-            "(older runs kept their config inside the checkpoint); start a new run."
-        )
-    try:
-        record = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: not valid JSON ({e}).") from None
+    record = read_run_json(
+        folder, FILE, "(older runs kept their config inside the checkpoint); start a new run."
+    )
     ok = (
         isinstance(record, dict)
         and record.get("format") == FORMAT

@@ -8,7 +8,6 @@ network from the same spec, so what a run saved is exactly what it trained.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lstmkit.atomic import write_json
+from lstmkit.atomic import read_run_json, write_json
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.models.classifier import RecurrentClassifier
 from lstmkit.models.ensemble import Ensemble
@@ -194,15 +193,11 @@ class ModelSpec:
     def load(cls, folder: str | Path) -> ModelSpec:
         """Read and check `<folder>/model.json`."""
         path = Path(folder) / FILE
-        if not path.is_file():
-            raise DataError(
-                f"{folder} has no {FILE}: it is not a run folder written by this lstmkit "
-                "(older runs stored the network as a config to instantiate; retrain it)."
-            )
-        try:
-            data = json.loads(path.read_text())
-        except (ValueError, UnicodeDecodeError) as e:
-            raise DataError(f"{path}: not valid JSON ({e}).") from None
+        data = read_run_json(
+            folder,
+            FILE,
+            "(older runs stored the network as a config to instantiate; retrain it).",
+        )
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DataError(f"{path}: unknown model spec format; expected format {FORMAT}.")
         return cls.from_dict(data, str(path))
