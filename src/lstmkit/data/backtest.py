@@ -9,7 +9,7 @@ are `data.val_size` / `data.test_size` steps, cut every `data.stride` steps as b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lstmkit.errors import ConfigError
@@ -64,6 +64,24 @@ class Backtest:
         step = self.step or horizon
         val = self.val_windows or self.windows
         return horizon + (val - 1) * step, horizon + (self.windows - 1) * step
+
+    def fit(self, length: int, input_length: int, horizon: int) -> Backtest:
+        """Fewer origins (never below 1 each) until a series of `length` steps keeps
+        `input_length + horizon` training steps; unchanged when it already does."""
+        if not self.windows:
+            return self
+        test, val = self.windows, self.val_windows or self.windows
+        step = self.step or horizon
+
+        def train_steps(test: int, val: int) -> int:
+            return length - 2 * horizon - (test + val - 2) * step
+
+        while train_steps(test, val) < input_length + horizon and test + val > 2:
+            if val >= test:
+                val -= 1
+            else:
+                test -= 1
+        return replace(self, windows=test, val_windows=val)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in KEYS}
