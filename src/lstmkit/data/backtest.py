@@ -14,7 +14,7 @@ from typing import Any
 
 from lstmkit.errors import ConfigError
 
-KEYS = ("windows", "step", "val_windows", "ets")
+KEYS = ("windows", "step", "val_windows", "ets", "refit", "drop_last")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Backtest:
     step: int | None = None
     val_windows: int | None = None
     ets: bool = True
+    refit: bool = False  # one training per test origin (lstmkit/refit.py)
+    drop_last: int = 0  # steps cut from the end of every series: a refit run's origin
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> Backtest:
@@ -38,8 +40,16 @@ class Backtest:
                 raise ConfigError(
                     f"data.backtest.{key} must be a whole number >= 1, got {value!r}."
                 )
-        if type(config.get("ets", True)) is not bool:
-            raise ConfigError(f"data.backtest.ets must be true or false, got {config['ets']!r}.")
+        for key in ("ets", "refit"):
+            if key in config and type(config[key]) is not bool:
+                raise ConfigError(
+                    f"data.backtest.{key} must be true or false, got {config[key]!r}."
+                )
+        drop = config.get("drop_last", 0)
+        if type(drop) is not int or drop < 0:
+            raise ConfigError(f"data.backtest.drop_last must be a whole number >= 0, got {drop!r}.")
+        if config.get("refit") and not config.get("windows"):
+            raise ConfigError("data.backtest.refit=true needs data.backtest.windows (the origins).")
         return cls(**config)
 
     def stride(self, horizon: int, fallback: int) -> int:

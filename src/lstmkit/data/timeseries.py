@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Sampler
 
@@ -46,6 +48,24 @@ def span_origins(start: int, stop: int, input_length: int, horizon: int, stride:
     if last < first:
         return np.zeros(0, dtype=np.int64)
     return np.arange(last, first - 1, -stride, dtype=np.int64)[::-1]
+
+
+def drop_tail(table: SeriesTable, steps: int) -> SeriesTable:
+    """The table without the last `steps` rows of every series (a refit run's earlier origin:
+    nothing after it is read, fitted or scored)."""
+    if not steps:
+        return table
+    position = np.arange(len(table.codes))
+    last = pd.Series(position).groupby(table.codes).transform("max").to_numpy()
+    keep = position <= last - steps
+    times = replace(table.times, values=table.times.values.iloc[keep])
+    return replace(
+        table,
+        times=times,
+        values=table.values[keep],
+        codes=table.codes[keep],
+        index=table.index[keep],
+    )
 
 
 class WindowSampler(Sampler[int]):
@@ -253,7 +273,7 @@ class TimeSeriesDataModule(CsvDataModule):
             future_columns=self.future_columns,
         )
         self.series_names = table.names
-        return table
+        return drop_tail(table, self.backtest.drop_last)
 
     def _season(self, table: SeriesTable) -> int:
         """`data.season`, or the period the inferred frequency carries (logged either way)."""
