@@ -69,7 +69,7 @@ def test_backtest_origins_shrink_for_a_short_series_instead_of_failing(tmp_path,
     # 36 - (3 + 3) horizons = 30 steps: 27 training steps leave one spare origin, for test
     assert dm.task_kwargs()["origins"] == {"val": 1, "test": 2}
     assert "using 2 test and 1 validation origin(s)" in caplog.text
-    assert Backtest(windows=3, val_windows=2).fit(200, 24, 12) == Backtest(3, None, 2)
+    assert Backtest(windows=3).fit(200, 24, 12) == Backtest(windows=3)  # fits: unchanged
     assert Backtest(windows=3).fit(72, 24, 12) == Backtest(windows=2, val_windows=1)
     assert Backtest(windows=3).fit(60, 24, 12).windows == 1  # too short even so: error later
 

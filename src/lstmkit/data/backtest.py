@@ -86,6 +86,8 @@ class Backtest:
         def train_steps(test: int, val: int) -> int:
             return length - 2 * horizon - (test + val - 2) * step
 
+        if train_steps(test, val) >= input_length + horizon:
+            return self
         while train_steps(test, val) < input_length + horizon and test + val > 2:
             if val >= test:
                 val -= 1
