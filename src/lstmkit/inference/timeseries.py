@@ -77,7 +77,11 @@ def _window(
 
 
 def _run_net(
-    run: LoadedRun, inputs: np.ndarray, future: np.ndarray, series: list[int], batch_size: int
+    run: LoadedRun,
+    inputs: list[np.ndarray],
+    future: list[np.ndarray],
+    series: list[int],
+    batch_size: int,
 ) -> torch.Tensor:
     """The network over all windows, `batch_size` at a time (scaled forecasts)."""
     x, known, ids = (

@@ -136,7 +136,7 @@ class Seq2SeqForecaster(nn.Module):
         `future` [B, horizon, future_size] and `series` [B] are needed exactly when the
         network was built with known-future inputs / a series embedding.
         """
-        extra = self._extra(inputs, future, series)
+        known, embedded = self._extra(inputs, future, series)
         rows = torch.arange(inputs.size(0), device=inputs.device)
         last = inputs[rows, lengths.to(inputs.device) - 1, : self.num_targets]  # [B, C]
         x = inputs
@@ -145,16 +145,16 @@ class Seq2SeqForecaster(nn.Module):
                 [inputs[..., : self.num_targets] - last[:, None], inputs[..., self.num_targets :]],
                 dim=-1,
             )
-        if extra["embedded"] is not None:
-            x = torch.cat([x, extra["embedded"][:, None].expand(-1, x.size(1), -1)], dim=-1)
+        if self.embedding is not None:
+            x = torch.cat([x, embedded[:, None].expand(-1, x.size(1), -1)], dim=-1)
         outputs, final = self.encoder(x, lengths)
         if self.head_kind == "direct":
-            known = extra["future"].flatten(1)
-            forecast = self.head(torch.cat([final, known], dim=-1))
+            forecast = self.head(torch.cat([final, known.flatten(1)], dim=-1))
             forecast = forecast.view(-1, self.horizon, self.num_targets, self.outputs)
             forecast = ordered(forecast, self.median) if self.quantiles else forecast
         else:
-            steps = torch.cat([extra["future"], extra["repeated"]], dim=-1)  # [B, H, K + E]
+            repeated = embedded[:, None].expand(-1, self.horizon, -1)
+            steps = torch.cat([known, repeated], dim=-1)  # [B, H, K + E]
             forecast = self._decode(outputs, final, lengths, last, steps, targets, teacher_forcing)
         if self.relative:
             forecast = forecast + last[:, None, :, None]
@@ -162,8 +162,8 @@ class Seq2SeqForecaster(nn.Module):
 
     def _extra(
         self, inputs: torch.Tensor, future: torch.Tensor | None, series: torch.Tensor | None
-    ) -> dict[str, torch.Tensor | None]:
-        """Checked known-future values and the series vectors (empty [B, H, 0] when unused)."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Checked known-future values [B, H, K] and series vectors [B, E] (K, E may be 0)."""
         batch = inputs.size(0)
         if self.future_size and (
             future is None or future.shape[1:] != (self.horizon, self.future_size)
@@ -174,22 +174,13 @@ class Seq2SeqForecaster(nn.Module):
             )
         if self.embedding is not None and series is None:
             raise ValueError("this network has a series embedding: pass series ids [batch]")
-        known = (
-            future
-            if self.future_size and future is not None
-            else inputs.new_zeros(batch, self.horizon, 0)
-        )
-        embedded = (
-            self.embedding(series.long())
-            if self.embedding is not None and series is not None
-            else None
-        )
-        repeated = (
-            embedded[:, None].expand(-1, self.horizon, -1)
-            if embedded is not None
-            else inputs.new_zeros(batch, self.horizon, 0)
-        )
-        return {"future": known, "embedded": embedded, "repeated": repeated}
+        known = inputs.new_zeros(batch, self.horizon, 0)
+        if self.future_size and future is not None:
+            known = future
+        embedded = inputs.new_zeros(batch, 0)
+        if self.embedding is not None and series is not None:
+            embedded = self.embedding(series.long())
+        return known, embedded
 
     def _decode(
         self,
