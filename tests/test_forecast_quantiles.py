@@ -13,6 +13,7 @@ from helpers import trained_run
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lstmkit.data import builtin
+from lstmkit.data.calendar import features
 from lstmkit.data.scalers import Scaler
 from lstmkit.errors import DataError
 from lstmkit.inference.export import export_onnx
@@ -69,9 +70,15 @@ def test_predict_writes_one_column_per_quantile_checked_by_hand(quantile_run, tm
     run = load_run(quantile_run)  # by hand: the last 24 months, scaled, network, inverted
     scaler = Scaler.from_dict(run.spec["scaler"])
     last = frame["passengers"].to_numpy(np.float64)[-6 - 24 : -6, None]
-    x = torch.from_numpy(scaler.transform(last, np.zeros(24, dtype=int)))[None]
+    x = scaler.transform(last, np.zeros(24, dtype=int))
+    # airline's default calendar=auto: sin and cos of the month, past and forecast steps
+    months = pd.to_datetime(frame["month"], format="%Y-%m")
+    ahead = pd.date_range(months.iloc[-7], periods=13, freq="MS")[1:]
+    x = np.hstack([x, features(months.iloc[-6 - 24 : -6], ["month"])])[None]
+    future = features(ahead, ["month"])[None]
     with torch.inference_mode():
-        scaled = run.net(x, torch.tensor([24]))[0, :, 0, :]  # [H, Q]
+        scaled = run.net(torch.from_numpy(x), torch.tensor([24]), torch.from_numpy(future))
+        scaled = scaled[0, :, 0, :]  # [H, Q]
     expected = scaled.numpy() * scaler.scale[0, 0] + scaler.center[0, 0]
     if scaler.log:  # airline's default: log1p before scaling (chosen on validation)
         expected = np.expm1(expected)
@@ -84,8 +91,9 @@ def test_onnx_export_carries_the_quantile_axis(quantile_run, tmp_path):
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(tmp_path / "model.onnx"))
-    x = np.zeros((2, 24, 1), dtype=np.float32)
-    (outputs,) = session.run(None, {"inputs": x, "lengths": np.array([24, 24])})
+    x = np.zeros((2, 24, 3), dtype=np.float32)  # passengers, sin and cos of the month
+    feed = {"inputs": x, "lengths": np.array([24, 24]), "future": np.zeros((2, 12, 2), np.float32)}
+    (outputs,) = session.run(None, feed)
     assert outputs.shape == (2, 12, 1, len(LEVELS))
 
 

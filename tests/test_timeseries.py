@@ -80,7 +80,12 @@ def test_scaler_is_fitted_on_the_training_span_only(tmp_path):
     other.setup()
     np.testing.assert_allclose(other.scaler.center, dm.scaler.center)
     np.testing.assert_allclose(other.scaler.scale, dm.scaler.scale)
-    assert dm.model_kwargs() == {"input_size": 2, "horizon": 4, "num_targets": 1}
+    sizes = {"input_size": 2, "horizon": 4, "num_targets": 1, "future_size": 0, "num_series": 1}
+    assert dm.model_kwargs() == sizes
+    ahead = module(write(tmp_path, frame), future_columns=["temp"])  # known ahead: same fit
+    ahead.setup()
+    np.testing.assert_allclose(ahead.scaler.center, dm.scaler.center)
+    assert ahead.model_kwargs() == sizes | {"future_size": 1}
 
 
 @pytest.mark.parametrize("kind", KINDS)

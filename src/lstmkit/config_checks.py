@@ -88,6 +88,8 @@ RULES: dict[str, Rule] = {
     "data.backtest.step": Rule(int, 1, nullable=True),
     "data.backtest.val_windows": Rule(int, 1, nullable=True),
     "data.backtest.ets": FLAG,
+    "data.backtest.refit": FLAG,
+    "data.backtest.drop_last": Rule(int, 0),
     "data.balance_series": FLAG,
     "data.windows_per_epoch": Rule(int, 1, nullable=True),
     "data.drop_duplicates": FLAG,

@@ -9,12 +9,12 @@ are `data.val_size` / `data.test_size` steps, cut every `data.stride` steps as b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lstmkit.errors import ConfigError
 
-KEYS = ("windows", "step", "val_windows", "ets")
+KEYS = ("windows", "step", "val_windows", "ets", "refit", "drop_last")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Backtest:
     step: int | None = None
     val_windows: int | None = None
     ets: bool = True
+    refit: bool = False  # one training per test origin (lstmkit/refit.py)
+    drop_last: int = 0  # steps cut from the end of every series: a refit run's origin
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> Backtest:
@@ -38,8 +40,16 @@ class Backtest:
                 raise ConfigError(
                     f"data.backtest.{key} must be a whole number >= 1, got {value!r}."
                 )
-        if type(config.get("ets", True)) is not bool:
-            raise ConfigError(f"data.backtest.ets must be true or false, got {config['ets']!r}.")
+        for key in ("ets", "refit"):
+            if key in config and type(config[key]) is not bool:
+                raise ConfigError(
+                    f"data.backtest.{key} must be true or false, got {config[key]!r}."
+                )
+        drop = config.get("drop_last", 0)
+        if type(drop) is not int or drop < 0:
+            raise ConfigError(f"data.backtest.drop_last must be a whole number >= 0, got {drop!r}.")
+        if config.get("refit") and not config.get("windows"):
+            raise ConfigError("data.backtest.refit=true needs data.backtest.windows (the origins).")
         return cls(**config)
 
     def stride(self, horizon: int, fallback: int) -> int:
@@ -64,6 +74,26 @@ class Backtest:
         step = self.step or horizon
         val = self.val_windows or self.windows
         return horizon + (val - 1) * step, horizon + (self.windows - 1) * step
+
+    def fit(self, length: int, input_length: int, horizon: int) -> Backtest:
+        """Fewer origins (never below 1 each) until a series of `length` steps keeps
+        `input_length + horizon` training steps; unchanged when it already does."""
+        if not self.windows:
+            return self
+        test, val = self.windows, self.val_windows or self.windows
+        step = self.step or horizon
+
+        def train_steps(test: int, val: int) -> int:
+            return length - 2 * horizon - (test + val - 2) * step
+
+        if train_steps(test, val) >= input_length + horizon:
+            return self
+        while train_steps(test, val) < input_length + horizon and test + val > 2:
+            if val >= test:
+                val -= 1
+            else:
+                test -= 1
+        return replace(self, windows=test, val_windows=val)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in KEYS}

@@ -28,6 +28,7 @@ class SeriesTable:
     codes: np.ndarray  # series number per row
     index: pd.Index  # 0-based data row in the file, for line numbers
     names: list[str]  # series names by code
+    ahead: np.ndarray | None = None  # rows past the last observed target (predict only)
 
 
 def group_codes(ids: pd.Series, where: str, column: str, what: str) -> tuple[np.ndarray, pd.Index]:
@@ -53,13 +54,22 @@ def read_series(
     encoding: str = "utf-8",
     delimiter: str = ",",
     option: str = "data.",
+    future_columns: list[str] | None = None,
+    future_rows: bool = False,
 ) -> SeriesTable:
-    """Read, group by series, parse times, check order and spacing, read finite values."""
+    """Read, group by series, parse times, check order and spacing, read finite values.
+
+    Columns come back as [targets, covariates, future columns]. `future_rows` (predict with
+    known-future inputs) keeps the rows at the end of a series whose targets are all empty as
+    rows ahead of the forecast origin: not filled, marked in `SeriesTable.ahead`.
+    """
     where = str(path)
     covariates = list(covariate_columns or [])
+    known = list(future_columns or [])
     cols = {f"{option}time_column": time_column}
     cols |= {f"{option}value_columns[{i}]": c for i, c in enumerate(value_columns)}
     cols |= {f"{option}covariate_columns[{i}]": c for i, c in enumerate(covariates)}
+    cols |= {f"{option}future_columns[{i}]": c for i, c in enumerate(known)}
     if series_column:
         cols[f"{option}series_column"] = series_column
     frame = read_csv(path, cols, encoding, delimiter, option)
@@ -74,11 +84,25 @@ def read_series(
         frame[time_column], frame.index, where, time_column, time_format, dayfirst, settable
     )
     check_time_order(times, codes, frame.index, where, time_column, settable)
-    columns = list(value_columns) + covariates
+    columns = list(value_columns) + covariates + known
     values = numeric_columns(frame, columns, where)
-    values = fill_missing(values, codes, missing, columns, frame.index, where, settable)
     codes = np.asarray(codes, dtype=np.int64)
-    return SeriesTable(times, values, codes, frame.index, [str(n) for n in names])
+    ahead = np.zeros(len(values), dtype=bool)
+    if future_rows:
+        ahead = trailing_empty(values[:, : len(value_columns)], codes)
+    kept = ~ahead
+    values[kept] = fill_missing(
+        values[kept], codes[kept], missing, columns, frame.index[kept], where, settable
+    )
+    return SeriesTable(times, values, codes, frame.index, [str(n) for n in names], ahead)
+
+
+def trailing_empty(targets: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Rows after the last row with a target value in their series (rows grouped by series)."""
+    position = np.arange(len(codes))
+    observed = ~np.isnan(targets).all(axis=1)
+    last = pd.Series(np.where(observed, position, -1)).groupby(codes).transform("max")
+    return position > last.to_numpy()
 
 
 @dataclass

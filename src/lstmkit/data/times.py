@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,16 @@ class Times:
 
     values: pd.Series
     form: str  # for messages: "numbers", "dates in the form %Y%m%d (YYYYMMDD)", ...
+    format: str | None = None  # strftime format read, "number", or None (free-form dates)
+    compact: bool = False  # dates written as integers (YYYYMMDD, YYYYMM)
+
+    def write(self, stamps: list[Any]) -> list[Any]:
+        """`stamps` (numbers or timestamps) in the form the file was read in: `1949-01` for
+        `%Y-%m`, 19490101 for YYYYMMDD, 1700 for numbers; ISO when the form was not fixed."""
+        if self.format == NUMBER or not self.format:
+            return [None if t is None else t if self.format else t.isoformat() for t in stamps]
+        text = [None if t is None else pd.Timestamp(t).strftime(self.format) for t in stamps]
+        return [int(t) if self.compact and t is not None else t for t in text]
 
 
 def _compact_form(times: pd.Series) -> str | None:
@@ -97,7 +108,7 @@ def parse_times(
                 f"{where}: time column {column!r} holds {str(times[bad].iloc[0])!r} at "
                 f"{file_rows(index[bad])}, not a number (data.time_format=number)."
             )
-        return Times(times, "numbers")
+        return Times(times, "numbers", NUMBER)
     text = times.astype("int64").astype("string") if numeric else times.astype("string")
     if fmt:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")
@@ -117,7 +128,7 @@ def parse_times(
             f"{where}: time column {column!r} holds {str(times[bad].iloc[0])!r} at "
             f"{file_rows(index[bad])}, {what}."
         )
-    return Times(parsed, _form(fmt) if fmt else "dates")
+    return Times(parsed, _form(fmt) if fmt else "dates", fmt or None, numeric)
 
 
 def check_time_order(

@@ -5,6 +5,10 @@ them val, the rest train. A window belongs to the split holding its targets; tra
 (inputs and targets) lie inside the training span, so nothing fitted or trained on sees a
 later split. Val and test inputs look back into earlier data, as a real forecast would.
 Scalers are fitted on the training span of each series only.
+
+Known-future inputs (`data.future_columns`, scaled like covariates, and `data.calendar`
+features of the time index) are the last columns of every window's inputs and, for the
+forecast steps, the batch's `future` [B, horizon, K]: the decoder reads them.
 """
 
 from __future__ import annotations
@@ -12,13 +16,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Sampler
 
+from lstmkit.data import calendar
 from lstmkit.data.backtest import Backtest
 from lstmkit.data.base import CsvDataModule
 from lstmkit.data.batches import BatchDataset, batch_loader
@@ -41,6 +48,24 @@ def span_origins(start: int, stop: int, input_length: int, horizon: int, stride:
     if last < first:
         return np.zeros(0, dtype=np.int64)
     return np.arange(last, first - 1, -stride, dtype=np.int64)[::-1]
+
+
+def drop_tail(table: SeriesTable, steps: int) -> SeriesTable:
+    """The table without the last `steps` rows of every series (a refit run's earlier origin:
+    nothing after it is read, fitted or scored)."""
+    if not steps:
+        return table
+    position = np.arange(len(table.codes))
+    last = pd.Series(position).groupby(table.codes).transform("max").to_numpy()
+    keep = position <= last - steps
+    times = replace(table.times, values=table.times.values.iloc[keep])
+    return replace(
+        table,
+        times=times,
+        values=table.values[keep],
+        codes=table.codes[keep],
+        index=table.index[keep],
+    )
 
 
 class WindowSampler(Sampler[int]):
@@ -109,8 +134,10 @@ class WindowDataset(BatchDataset):
         season: int,
         rank: np.ndarray | None = None,
         ets: np.ndarray | None = None,
+        future_size: int = 0,
     ) -> None:
         self.scaled, self.raw = scaled, raw.astype(np.float32)
+        self.future_size = future_size
         self.rank = np.zeros(len(origins), dtype=np.int64) if rank is None else rank
         self.ets = ets
         self.origins, self.series, self.mase = origins, series, mase.astype(np.float32)
@@ -138,7 +165,14 @@ class WindowDataset(BatchDataset):
             "series": as_tensor(self.series[idx]),
             "mase_scale": as_tensor(self.mase[self.series[idx]]),
             "origin": as_tensor(self.rank[idx]),
-        } | ({"ets": as_tensor(self.ets[idx])} if self.ets is not None else {})
+        } | self._optional(idx, future)
+
+    def _optional(self, idx: np.ndarray, future: np.ndarray) -> dict[str, torch.Tensor]:
+        """The ETS forecasts and the known-future inputs of the forecast steps, when present."""
+        out = {"ets": torch.from_numpy(self.ets[idx])} if self.ets is not None else {}
+        if self.future_size:
+            out["future"] = torch.from_numpy(self.scaled[future][..., -self.future_size :])
+        return out
 
 
 class TimeSeriesDataModule(CsvDataModule):
@@ -157,6 +191,8 @@ class TimeSeriesDataModule(CsvDataModule):
         value_columns: Sequence[str] | str = ("value",),
         series_column: str | None = None,
         covariate_columns: Sequence[str] = (),
+        future_columns: Sequence[str] = (),
+        calendar: str | Sequence[str] | None = None,
         input_length: int = 24,
         horizon: int = 12,
         stride: int = 1,
@@ -188,6 +224,12 @@ class TimeSeriesDataModule(CsvDataModule):
         self.time_column, self.value_columns = time_column, values
         self.series_column = series_column
         self.covariate_columns = list(covariate_columns)
+        self.future_columns = list(future_columns)
+        self.calendar_setting = (
+            calendar if calendar is None or isinstance(calendar, str) else list(calendar)
+        )
+        self.calendar: list[str] = []  # resolved when the data is read
+        self.future_size = len(self.future_columns)
         self.input_length, self.horizon, self.stride = int(input_length), int(horizon), int(stride)
         self.backtest = Backtest.from_config(backtest)
         self.val_size, self.test_size = self.backtest.spans(int(horizon), val_size, test_size)
@@ -209,6 +251,7 @@ class TimeSeriesDataModule(CsvDataModule):
             "columns": [self.time_column, self.series_column],
             "times": [self.time_format, self.dayfirst],
             "values": [self.value_columns, self.covariate_columns, self.missing],
+            "future": [self.future_columns, self.calendar_setting],
             "windows": [self.input_length, self.horizon, self.stride, self.season_setting],
             "split": [self.val_size, self.test_size, self.backtest.to_dict()],
             "scaler": [self.scaler_kind, self.log_transform],
@@ -227,9 +270,10 @@ class TimeSeriesDataModule(CsvDataModule):
             self.dayfirst,
             self.encoding,
             self.delimiter,
+            future_columns=self.future_columns,
         )
         self.series_names = table.names
-        return table
+        return drop_tail(table, self.backtest.drop_last)
 
     def _season(self, table: SeriesTable) -> int:
         """`data.season`, or the period the inferred frequency carries (logged either way)."""
@@ -245,6 +289,26 @@ class TimeSeriesDataModule(CsvDataModule):
             "data.season" if self.season_setting else "from the frequency",
         )
         return season
+
+    def _fit_backtest(self, shortest: int) -> None:
+        """Fewer backtest origins when the shortest series cannot hold them (logged)."""
+        fitted = self.backtest.fit(shortest, self.input_length, self.horizon)
+        if fitted == self.backtest:
+            return
+        log.warning(
+            "the shortest series has %d steps: too few for data.backtest.windows=%s and "
+            "val_windows=%s with input_length %d + horizon %d training steps; using %d test "
+            "and %d validation origin(s). Shorten data.input_length to keep more.",
+            shortest,
+            self.backtest.windows,
+            self.backtest.val_windows or self.backtest.windows,
+            self.input_length,
+            self.horizon,
+            fitted.windows,
+            fitted.val_windows,
+        )
+        self.backtest = fitted
+        self.val_size, self.test_size = fitted.spans(self.horizon, None, None)
 
     def _span_sizes(self, length: int) -> tuple[int, int]:
         def steps(size: float, name: str) -> int:
@@ -264,6 +328,7 @@ class TimeSeriesDataModule(CsvDataModule):
         num_series = len(self.series_names)
         starts = np.searchsorted(series, np.arange(num_series))
         lengths = np.bincount(series, minlength=num_series)
+        self._fit_backtest(int(lengths.min()))
         origins: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
         owners: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
         ranks: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
@@ -312,7 +377,13 @@ class TimeSeriesDataModule(CsvDataModule):
             self.log_transform,
             targets,
         )
-        np.save(out / "scaled.npy", scaler.transform(values, series))
+        self.calendar = calendar.resolve(
+            self.calendar_setting, self.frequency, table.times.format != "number"
+        )
+        if self.calendar:
+            log.info("calendar features %s (sin and cos of each cycle)", self.calendar)
+        known = calendar.features(table.times.values, self.calendar)
+        np.save(out / "scaled.npy", np.hstack([scaler.transform(values, series), known]))
         np.save(out / "raw.npy", values[:, :targets])
         counts = {}
         for split in SPLITS:
@@ -338,6 +409,9 @@ class TimeSeriesDataModule(CsvDataModule):
             "time_column": self.time_column,
             "value_columns": self.value_columns,
             "covariate_columns": self.covariate_columns,
+            "future_columns": self.future_columns,
+            "calendar": self.calendar,
+            "future_size": len(self.future_columns) + 2 * len(self.calendar),
             "series_column": self.series_column,
             "series": self.series_names,
             "input_length": self.input_length,
@@ -357,6 +431,8 @@ class TimeSeriesDataModule(CsvDataModule):
         self.series_names = list(spec["series"])
         self.mase = np.asarray(spec["mase_scale"], dtype=np.float64)
         self.season, self.frequency = int(spec["season"]), spec.get("frequency")
+        self.calendar, self.future_size = list(spec["calendar"]), int(spec["future_size"])
+        self.input_length = int(spec["input_length"])
         scaled, raw = np.load(folder / "scaled.npy"), np.load(folder / "raw.npy")
         for split in SPLITS:
             self.splits[split] = WindowDataset(
@@ -370,6 +446,7 @@ class TimeSeriesDataModule(CsvDataModule):
                 self.season,
                 np.load(folder / f"{split}.rank.npy"),
                 np.load(ets) if (ets := folder / f"{split}.ets.npy").is_file() else None,
+                self.future_size,
             )
         log.info(
             "series %d, windows %s (input %d, horizon %d, stride %d, eval origins every %d, "
@@ -388,10 +465,13 @@ class TimeSeriesDataModule(CsvDataModule):
     # -- what the model and the run need ------------------------------------------------------
     def model_kwargs(self) -> dict[str, Any]:
         """Sizes the network must match: passed to `instantiate(cfg.model, **kwargs)`."""
+        width = len(self.value_columns) + len(self.covariate_columns)
         return {
-            "input_size": len(self.value_columns) + len(self.covariate_columns),
+            "input_size": width + self.future_size,
             "horizon": self.horizon,
             "num_targets": len(self.value_columns),
+            "future_size": self.future_size,
+            "num_series": max(1, len(self.series_names)),
         }
 
     def task_kwargs(self) -> dict[str, Any]:

@@ -19,6 +19,16 @@ log = logging.getLogger(__name__)
 INPUT_NAMES = ["inputs", "lengths"]
 
 
+def input_names(run: LoadedRun) -> list[str]:
+    """The graph's inputs: a forecaster with known-future inputs or a series embedding also
+    takes `future` [batch, horizon, future_size] and `series` [batch] (int64 ids)."""
+    params = run.model.params
+    members = params.get("members") or [params]
+    if params.get("future_size") or any(m.get("series_embedding") for m in members):
+        return [*INPUT_NAMES, "future", "series"]
+    return INPUT_NAMES
+
+
 def example_inputs(
     run: LoadedRun, batch: int, steps: int, seed: int = 0
 ) -> tuple[torch.Tensor, ...]:
@@ -34,7 +44,15 @@ def example_inputs(
         if run.spec["kind"] == "timeseries":
             lengths[:] = steps  # windows are full length
         inputs = torch.randn(batch, steps, params["input_size"], generator=g)
+    if len(input_names(run)) > len(INPUT_NAMES):
+        future = torch.randn(batch, params["horizon"], params.get("future_size") or 0, generator=g)
+        series = torch.randint(0, _num_series(params), (batch,), generator=g)
+        return inputs, lengths, future, series
     return inputs, lengths
+
+
+def _num_series(params: dict[str, Any]) -> int:
+    return int((params.get("members") or [params])[0].get("num_series") or 1)
 
 
 def _padded(net: nn.Module) -> nn.Module:
@@ -61,7 +79,9 @@ def export_onnx(
     net = _padded(run.net)
     steps = run.spec.get("input_length", 12)
     example = example_inputs(run, 4, steps)
-    axes = {"inputs": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "outputs": {0: "batch"}}
+    names = input_names(run)
+    axes = {name: {0: "batch"} for name in [*names, "outputs"]}
+    axes["inputs"][1] = "time"
     if run.spec["kind"] == "timeseries":
         del axes["inputs"][1]  # the window length is fixed by training (data.input_length)
     output = Path(output)
@@ -74,7 +94,7 @@ def export_onnx(
             example,
             str(tmp),
             dynamo=False,
-            input_names=INPUT_NAMES,
+            input_names=names,
             output_names=["outputs"],
             dynamic_axes=axes,
             opset_version=opset or 17,
@@ -114,10 +134,12 @@ def compare_onnxruntime(net: nn.Module, path: Path, run: LoadedRun, steps: int) 
     for i, (batch, length) in enumerate([(1, steps), (7, steps), (3, 2 * steps + 5)]):
         if run.spec["kind"] == "timeseries" and length != steps:
             continue
-        inputs, lengths = example_inputs(run, batch, length, seed=i + 1)
+        example = example_inputs(run, batch, length, seed=i + 1)
         with torch.inference_mode():
-            expected = net(inputs, lengths).numpy()
-        got = session.run(None, {"inputs": inputs.numpy(), "lengths": lengths.numpy()})[0]
+            expected = net(*example).numpy()
+        graph = {i.name for i in session.get_inputs()}  # an input the net ignores is dropped
+        feed = {n: t.numpy() for n, t in zip(input_names(run), example, strict=True) if n in graph}
+        got = session.run(None, feed)[0]
         worst = max(worst, float(np.abs(got - expected).max()))
         shapes.append([batch, length])
     return {"max_abs_diff": worst, "shapes": shapes}

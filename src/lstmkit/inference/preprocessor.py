@@ -12,6 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from lstmkit.data.calendar import FEATURES
 from lstmkit.data.tokenization import TokenizerConfig
 from lstmkit.errors import DataError
 
@@ -26,6 +27,18 @@ def _maybe_text(v: Any) -> bool:
 
 def _texts(v: Any) -> bool:
     return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _maybe_texts(v: Any) -> bool:  # keys newer than some run folders
+    return v is None or _texts(v)
+
+
+def _maybe_calendar(v: Any) -> bool:
+    return v is None or (_texts(v) and all(name in FEATURES for name in v))
+
+
+def _maybe_size(v: Any) -> bool:
+    return v is None or (type(v) is int and 0 <= v <= 10_000_000)
 
 
 def _count(v: Any) -> bool:
@@ -76,6 +89,10 @@ SCHEMAS: dict[str, dict[str, Callable[[Any], bool]]] = {
         "time_column": _maybe_text,
         "value_columns": _texts,
         "covariate_columns": _texts,
+        "future_columns": _maybe_texts,
+        "calendar": _maybe_calendar,
+        "future_size": _maybe_size,
+        "frequency": _maybe_text,
         "series_column": _maybe_text,
         "series": _texts,
         "input_length": _count,

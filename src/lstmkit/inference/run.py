@@ -69,11 +69,12 @@ def model_sizes(spec: dict[str, Any], preprocessor: Path) -> dict[str, Any]:
         return {"vocab_size": vocab, "num_classes": len(spec["labels"])}
     if kind == "sequences":
         return {"input_size": len(spec["feature_columns"]), "num_classes": len(spec["labels"])}
+    known = spec.get("future_size") or 0  # known-future inputs: the last columns
     return {
-        "input_size": len(spec["value_columns"]) + len(spec["covariate_columns"]),
+        "input_size": len(spec["value_columns"]) + len(spec["covariate_columns"]) + known,
         "horizon": spec["horizon"],
         "num_targets": len(spec["value_columns"]),
-    }
+    } | ({"future_size": known} if known else {})
 
 
 @dataclass

@@ -23,9 +23,15 @@ class Ensemble(nn.Module):
             raise ValueError("an ensemble needs at least one member")
         self.members = nn.ModuleList(members)
         self.probabilities = probabilities
+        # a quantile forecaster's levels: the task scores the averaged quantiles as such
+        self.quantiles = list(getattr(members[0], "quantiles", None) or [])
+        self.median = getattr(members[0], "median", 0)
 
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        outputs = torch.stack([member(inputs, lengths) for member in self.members])
+    def forward(
+        self, inputs: torch.Tensor, lengths: torch.Tensor, *extra: torch.Tensor | None
+    ) -> torch.Tensor:
+        """`extra`: a forecaster's known-future inputs and series ids, passed to every member."""
+        outputs = torch.stack([member(inputs, lengths, *extra) for member in self.members])
         if self.probabilities:
             log_probs = torch.log_softmax(outputs, dim=-1)
             return torch.logsumexp(log_probs, dim=0) - math.log(len(self.members))

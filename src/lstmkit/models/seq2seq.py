@@ -15,6 +15,13 @@ the series outside the training range of levels, but not of changes.
 the autoregressive decoder feeds back its median (the quantile nearest 0.5). The levels
 never cross: the head predicts the median and positive (softplus) gaps to the next level
 up or down, so a lower level is never above a higher one, trained or not.
+
+Known-future inputs (`future_size` > 0: calendar features, promotions...) are the last
+`future_size` columns of `inputs` for the past steps, and `future` [B, horizon, future_size]
+for the forecast steps: the decoder reads step t's values beside its previous prediction (the
+direct head reads them all, flattened, beside the encoder's state). `series_embedding` > 0
+learns one vector per series id (`series` [B]) and feeds it to the encoder and decoder at
+every step, so one network over many series can tell them apart.
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ def ordered(raw: torch.Tensor, median: int) -> torch.Tensor:
 
 
 class Seq2SeqForecaster(nn.Module):
-    """inputs [B, T, F] (targets first, then covariates) -> forecast [B, horizon, num_targets]
-    ([B, horizon, num_targets, len(quantiles)] with quantiles)."""
+    """inputs [B, T, F] (targets first, then covariates, known-future columns last) ->
+    forecast [B, horizon, num_targets] ([B, horizon, num_targets, len(quantiles)] with
+    quantiles)."""
 
     def __init__(
         self,
@@ -57,6 +65,9 @@ class Seq2SeqForecaster(nn.Module):
         backend: str = "auto",
         init: str = "keras",
         quantiles: list[float] | None = None,
+        future_size: int = 0,
+        num_series: int = 1,
+        series_embedding: int = 0,
     ) -> None:
         super().__init__()
         levels = list(quantiles or [])
@@ -69,12 +80,16 @@ class Seq2SeqForecaster(nn.Module):
         self.register_buffer("widen", torch.zeros(len(levels)))
         if head not in HEADS:
             raise ValueError(f"model.head must be one of {HEADS}, got {head!r}")
-        if horizon < 1 or not 1 <= num_targets <= input_size:
-            raise ValueError("horizon must be >= 1 and 1 <= num_targets <= input_size")
+        if horizon < 1 or not 1 <= num_targets <= input_size - future_size:
+            raise ValueError(
+                "horizon must be >= 1 and 1 <= num_targets <= input_size - future_size"
+            )
+        self.future_size, self.series_embedding = future_size, series_embedding
+        self.embedding = nn.Embedding(num_series, series_embedding) if series_embedding else None
         self.horizon, self.num_targets, self.head_kind = horizon, num_targets, head
         self.attention, self.relative, self.cell = attention, relative, cell
         self.encoder = RecurrentEncoder(
-            input_size,
+            input_size + series_embedding,
             hidden_size,
             num_layers,
             bidirectional=False,
@@ -83,12 +98,14 @@ class Seq2SeqForecaster(nn.Module):
             backend=backend,
         )
         if head == "direct":
-            self.head = nn.Linear(hidden_size, horizon * num_targets * self.outputs)
+            self.head = nn.Linear(
+                hidden_size + horizon * future_size, horizon * num_targets * self.outputs
+            )
         else:
             # a decoder steps one value at a time and carries its state, which RecurrentEncoder
             # (whole padded sequences, no state in) does not expose: a plain nn.LSTM core here
             self.decoder = CELLS[cell](
-                num_targets,
+                num_targets + future_size + series_embedding,
                 hidden_size,
                 num_layers,
                 batch_first=True,
@@ -109,10 +126,17 @@ class Seq2SeqForecaster(nn.Module):
         self,
         inputs: torch.Tensor,
         lengths: torch.Tensor,
+        future: torch.Tensor | None = None,
+        series: torch.Tensor | None = None,
         targets: torch.Tensor | None = None,
         teacher_forcing: float = 0.0,
     ) -> torch.Tensor:
-        """Forecast the next `horizon` steps; `targets` are read only when teacher forcing."""
+        """Forecast the next `horizon` steps; `targets` are read only when teacher forcing.
+
+        `future` [B, horizon, future_size] and `series` [B] are needed exactly when the
+        network was built with known-future inputs / a series embedding.
+        """
+        known, embedded = self._extra(inputs, future, series)
         rows = torch.arange(inputs.size(0), device=inputs.device)
         last = inputs[rows, lengths.to(inputs.device) - 1, : self.num_targets]  # [B, C]
         x = inputs
@@ -121,15 +145,42 @@ class Seq2SeqForecaster(nn.Module):
                 [inputs[..., : self.num_targets] - last[:, None], inputs[..., self.num_targets :]],
                 dim=-1,
             )
+        if self.embedding is not None:
+            x = torch.cat([x, embedded[:, None].expand(-1, x.size(1), -1)], dim=-1)
         outputs, final = self.encoder(x, lengths)
         if self.head_kind == "direct":
-            forecast = self.head(final).view(-1, self.horizon, self.num_targets, self.outputs)
+            forecast = self.head(torch.cat([final, known.flatten(1)], dim=-1))
+            forecast = forecast.view(-1, self.horizon, self.num_targets, self.outputs)
             forecast = ordered(forecast, self.median) if self.quantiles else forecast
         else:
-            forecast = self._decode(outputs, final, lengths, last, targets, teacher_forcing)
+            repeated = embedded[:, None].expand(-1, self.horizon, -1)
+            steps = torch.cat([known, repeated], dim=-1)  # [B, H, K + E]
+            forecast = self._decode(outputs, final, lengths, last, steps, targets, teacher_forcing)
         if self.relative:
             forecast = forecast + last[:, None, :, None]
         return forecast + self.widen if self.quantiles else forecast[..., 0]
+
+    def _extra(
+        self, inputs: torch.Tensor, future: torch.Tensor | None, series: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Checked known-future values [B, H, K] and series vectors [B, E] (K, E may be 0)."""
+        batch = inputs.size(0)
+        if self.future_size and (
+            future is None or future.shape[1:] != (self.horizon, self.future_size)
+        ):
+            raise ValueError(
+                f"this network reads known-future inputs: future must be [batch, {self.horizon}, "
+                f"{self.future_size}], got {None if future is None else tuple(future.shape)}"
+            )
+        if self.embedding is not None and series is None:
+            raise ValueError("this network has a series embedding: pass series ids [batch]")
+        known = inputs.new_zeros(batch, self.horizon, 0)
+        if self.future_size and future is not None:
+            known = future
+        embedded = inputs.new_zeros(batch, 0)
+        if self.embedding is not None and series is not None:
+            embedded = self.embedding(series.long())
+        return known, embedded
 
     def _decode(
         self,
@@ -137,6 +188,7 @@ class Seq2SeqForecaster(nn.Module):
         final: torch.Tensor,
         lengths: torch.Tensor,
         last: torch.Tensor,
+        known: torch.Tensor,
         targets: torch.Tensor | None,
         ratio: float,
     ) -> torch.Tensor:
@@ -156,7 +208,7 @@ class Seq2SeqForecaster(nn.Module):
         use_truth = targets is not None and ratio > 0
         steps = []
         for t in range(self.horizon):
-            out, state = self.decoder(previous, state)
+            out, state = self.decoder(torch.cat([previous, known[:, t : t + 1]], -1), state)
             if self.score is not None:
                 scores = torch.einsum("bh,bth->bt", self.score(out[:, 0]), memory)
                 weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)

@@ -104,6 +104,9 @@ KINDS: dict[str, tuple[type[nn.Module], dict[str, Field]]] = {
             "attention": Field(bool),
             "relative": Field(bool),
             "quantiles": Field(list, 0.0, 1.0, optional=True),
+            "future_size": Field(int, 0, 1_000_000),
+            "num_series": _size(100_000_000),
+            "series_embedding": Field(int, 0, 16_384),
             **COMMON,
         },
     ),
@@ -112,7 +115,7 @@ KINDS: dict[str, tuple[type[nn.Module], dict[str, Field]]] = {
 TARGETS = {f"{cls.__module__}.{cls.__qualname__}": kind for kind, (cls, _) in KINDS.items()}
 NOT_SAVED = ("_target_", "pretrained_embeddings")  # the vectors end up in the weights
 ENSEMBLE = "ensemble"  # params: member_kind, members (each a params dict), the shared sizes
-SIZES = ("vocab_size", "input_size", "num_classes", "horizon", "num_targets")
+SIZES = ("vocab_size", "input_size", "num_classes", "horizon", "num_targets", "future_size")
 MAX_MEMBERS = 64
 
 

@@ -105,13 +105,16 @@ class ForecastingTask(L.LightningModule):
         tf = hp["teacher_forcing"] * hp["teacher_forcing_decay"] ** self.current_epoch
         return float(tf)
 
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.net(inputs, lengths)
+    def forward(self, batch: dict[str, torch.Tensor], **kwargs: Any) -> torch.Tensor:
+        """The network on a batch: its window, plus known-future inputs and series ids."""
+        return self.net(
+            batch["inputs"], batch["lengths"], batch.get("future"), batch["series"], **kwargs
+        )
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         ratio = self.teacher_forcing
         kwargs = {"targets": batch["targets"], "teacher_forcing": ratio} if ratio > 0 else {}
-        forecast = self.net(batch["inputs"], batch["lengths"], **kwargs)
+        forecast = self(batch, **kwargs)
         loss = self._loss(forecast, batch["targets"])
         size = batch["inputs"].size(0)
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
@@ -119,7 +122,7 @@ class ForecastingTask(L.LightningModule):
         return loss
 
     def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:
-        forecast = self(batch["inputs"], batch["lengths"])  # free running: targets never read
+        forecast = self(batch)  # free running: targets never read
         loss = self._loss(forecast, batch["targets"])
         size = batch["inputs"].size(0)
         # each DDP rank sees its own windows: the logged loss is the mean over ranks
@@ -201,7 +204,9 @@ class ForecastingTask(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         outputs = self._outputs["val"]
-        if self.levels and self.hparams["calibrate"] and not self.trainer.sanity_checking:
+        # an ensemble has no offsets of its own: its members were each widened on validation
+        widen = hasattr(self.net, "widen") and self.hparams["calibrate"]
+        if self.levels and widen and not self.trainer.sanity_checking:
             self._calibrate(outputs)
         self._epoch_end("val")
 
@@ -310,7 +315,7 @@ class ForecastingTask(L.LightningModule):
         plt.close(fig)
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._original(self(batch["inputs"], batch["lengths"]), batch["series"])
+        return self._original(self(batch), batch["series"])
 
     # a plain dict: Lightning's return type is a union of TypedDicts it does not match
     def configure_optimizers(self) -> dict[str, Any]:  # type: ignore[override]
