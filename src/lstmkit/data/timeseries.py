@@ -25,6 +25,7 @@ from lstmkit.data.batches import BatchDataset, batch_loader
 from lstmkit.data.readers import SeriesTable, read_series
 from lstmkit.data.replicas import Replicas
 from lstmkit.data.scalers import Scaler
+from lstmkit.data.series_defaults import input_length_for, log_transform_for
 from lstmkit.data.split import SPLITS
 from lstmkit.data.times import infer_frequency, season_of
 from lstmkit.errors import ConfigError, DataError
@@ -157,14 +158,14 @@ class TimeSeriesDataModule(CsvDataModule):
         value_columns: Sequence[str] | str = ("value",),
         series_column: str | None = None,
         covariate_columns: Sequence[str] = (),
-        input_length: int = 24,
+        input_length: int | None = None,
         horizon: int = 12,
         stride: int = 1,
         val_size: float | None = None,
         test_size: float | None = None,
         backtest: dict[str, Any] | None = None,
         scaler: str = "standard",
-        log_transform: bool = False,
+        log_transform: bool | None = False,
         missing: str = "error",
         season: int | None = None,
         windows_per_epoch: int | None = None,
@@ -176,7 +177,7 @@ class TimeSeriesDataModule(CsvDataModule):
         super().__init__(path, **common)
         values = [value_columns] if isinstance(value_columns, str) else list(value_columns)
         for name, value, low in (
-            ("input_length", input_length, 1),
+            ("input_length", 1 if input_length is None else input_length, 1),
             ("horizon", horizon, 1),
             ("stride", stride, 1),
             ("season", 1 if season is None else season, 1),
@@ -188,7 +189,9 @@ class TimeSeriesDataModule(CsvDataModule):
         self.time_column, self.value_columns = time_column, values
         self.series_column = series_column
         self.covariate_columns = list(covariate_columns)
-        self.input_length, self.horizon, self.stride = int(input_length), int(horizon), int(stride)
+        self.input_setting = None if input_length is None else int(input_length)
+        self.input_length = self.input_setting or 0  # resolved when the data is read
+        self.horizon, self.stride = int(horizon), int(stride)
         self.backtest = Backtest.from_config(backtest)
         self.val_size, self.test_size = self.backtest.spans(int(horizon), val_size, test_size)
         self.eval_stride = self.backtest.stride(int(horizon), int(stride))
@@ -209,7 +212,7 @@ class TimeSeriesDataModule(CsvDataModule):
             "columns": [self.time_column, self.series_column],
             "times": [self.time_format, self.dayfirst],
             "values": [self.value_columns, self.covariate_columns, self.missing],
-            "windows": [self.input_length, self.horizon, self.stride, self.season_setting],
+            "windows": [self.input_setting, self.horizon, self.stride, self.season_setting],
             "split": [self.val_size, self.test_size, self.backtest.to_dict()],
             "scaler": [self.scaler_kind, self.log_transform],
         }
@@ -269,6 +272,9 @@ class TimeSeriesDataModule(CsvDataModule):
         ranks: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
         train_rows = np.zeros(len(values), dtype=bool)
         mase = np.zeros((num_series, targets))
+        train_spans = np.array([n - sum(self._span_sizes(n)) for n in lengths])
+        self.input_length, why = input_length_for(self.input_setting, train_spans, self.horizon)
+        log.info("input_length %d (%s)", self.input_length, why)
         for s, (start, n) in enumerate(zip(starts, lengths, strict=True)):
             n_val, n_test = self._span_sizes(n)
             n_train = n - n_val - n_test
@@ -304,12 +310,16 @@ class TimeSeriesDataModule(CsvDataModule):
                 ranks[split].append(np.arange(len(o) - 1, -1, -1, dtype=np.int64))
             train_rows[start : start + n_train] = True
             mase[s] = mase_scale(values[start : start + n_train, :targets], season)
+        log_transform, why = log_transform_for(
+            self.log_transform, values[train_rows, :targets], series[train_rows]
+        )
+        log.info("log1p on the targets: %s (%s)", "yes" if log_transform else "no", why)
         scaler = Scaler.fit(
             self.scaler_kind,
             values[train_rows],
             series[train_rows],
             num_series,
-            self.log_transform,
+            log_transform,
             targets,
         )
         np.save(out / "scaled.npy", scaler.transform(values, series))
@@ -357,6 +367,7 @@ class TimeSeriesDataModule(CsvDataModule):
         self.series_names = list(spec["series"])
         self.mase = np.asarray(spec["mase_scale"], dtype=np.float64)
         self.season, self.frequency = int(spec["season"]), spec.get("frequency")
+        self.input_length = int(spec["input_length"])  # data.input_length, or as sized to the data
         scaled, raw = np.load(folder / "scaled.npy"), np.load(folder / "raw.npy")
         for split in SPLITS:
             self.splits[split] = WindowDataset(
@@ -382,7 +393,7 @@ class TimeSeriesDataModule(CsvDataModule):
             self.eval_stride,
             self.season,
             self.scaler_kind,
-            " after log1p" if self.log_transform else "",
+            " after log1p" if self.scaler.log else "",
         )
 
     # -- what the model and the run need ------------------------------------------------------
