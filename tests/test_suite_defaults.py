@@ -1,13 +1,17 @@
-"""Defaults sized to the data: a short series gets a shorter input, a spiky one log1p."""
+"""Defaults sized to the data: a short series gets a shorter input, a spiky one log1p, a long
+sequence is read in patches."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import long_frame, trained_run
 
+from lstmkit.data.patches import TARGET_STEPS, patch, patch_size_for
 from lstmkit.data.series_defaults import (
     MIN_TRAIN_WINDOWS,
     PREFERRED_INPUT,
@@ -16,6 +20,7 @@ from lstmkit.data.series_defaults import (
 )
 from lstmkit.data.timeseries import TimeSeriesDataModule
 from lstmkit.errors import DataError
+from lstmkit.inference.predict import predict
 
 
 def monthly(n: int, level: float = 200.0, spikes: bool = False) -> pd.DataFrame:
@@ -90,3 +95,54 @@ def test_log_transform_null_in_the_datamodule_is_saved_with_the_scaler(tmp_path,
     dm = datamodule(tmp_path, monthly(120, spikes=True), log_transform=None, season=10)
     assert dm.scaler is not None and dm.scaler.log
     assert "log1p on the targets: yes (null: median |skewness|" in caplog.text
+
+
+def test_patch_reads_consecutive_steps_as_one_and_repeats_the_last_step():
+    values = np.arange(14, dtype=np.float32).reshape(7, 2)  # sequences of 5 and 2 steps
+    rows, lengths = patch(values, np.array([5, 2]), 2)
+    assert lengths.tolist() == [3, 1]
+    assert rows.tolist() == [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9, 8, 9],  # step 4 repeated to fill the last patch
+        [10, 11, 12, 13],
+    ]
+    assert patch(values, np.array([5, 2]), 1)[0] is values
+
+
+def test_patch_size_brings_the_longest_training_sequence_to_target_steps():
+    assert patch_size_for(None, np.array([251, 251])) == (
+        8,
+        f"null: the longest training sequence has 251 steps (<= {TARGET_STEPS})",
+    )
+    assert patch_size_for(None, np.array([7, 29]))[0] == 1
+    assert patch_size_for(3, np.array([1000])) == (3, "data.patch")
+
+
+def test_a_patched_run_predicts_new_sequences_as_it_scored_its_test_split(tmp_path):
+    csv = tmp_path / "seq.csv"
+    frame = long_frame(n_per_class=20)
+    frame.to_csv(csv, index=False)
+    run = trained_run(
+        tmp_path / "out",
+        "data=sequence_csv",
+        f"data.path={csv}",
+        "data.id_column=sid",
+        "data.step_column=t",
+        "data.split_column=split",
+        "data.patch=3",
+        "model.hidden_size=8",
+        "trainer.max_epochs=3",
+        "budget.min_steps=0",
+        "optimizer.lr=1e-2",
+    )
+    spec = json.loads((run / "preprocessor" / "preprocessor.json").read_text())
+    assert spec["patch"] == 3
+    test = frame[frame["split"] == "test"]
+    test.drop(columns=["label", "split"]).to_csv(tmp_path / "new.csv", index=False)
+    predict(str(run), str(tmp_path / "new.csv"), str(tmp_path / "p.csv"))
+    preds = pd.read_csv(tmp_path / "p.csv").set_index("sid")
+    truth = test.groupby("sid")["label"].first()
+    accuracy = float((preds.loc[truth.index, "predicted"] == truth).mean())
+    metrics = json.loads((run / "metrics.json").read_text())["metrics"]
+    assert accuracy == pytest.approx(metrics["test/acc"], abs=1e-6)

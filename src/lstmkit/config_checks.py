@@ -78,6 +78,7 @@ RULES: dict[str, Rule] = {
     "ensemble.size": Rule(int, 1, 64),
     "data.num_workers": Rule(int, 0),
     "data.pool_factor": WHOLE,
+    "data.patch": Rule(int, 1, nullable=True),
     "data.input_length": Rule(int, 1, nullable=True),
     "data.horizon": WHOLE,
     "data.stride": WHOLE,
