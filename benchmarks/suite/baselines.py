@@ -1,5 +1,7 @@
 """Classical baselines on the very splits our runs use: majority class, TF-IDF + linear SVM,
-1-NN Euclidean and 1-NN DTW for sequences, naive / seasonal naive / ETS for forecasting.
+1-NN Euclidean and 1-NN DTW for sequences. Forecasting baselines (naive, seasonal naive and
+`lstmkit.ets`) are scored by the forecasting task itself on each run's own backtest origins
+and read from its metrics.json, so there is one ETS and the windows always match.
 
 Each returns {baseline name: {"test/<metric>": value, "val/<metric>": value}}. Sequence
 baselines fit on the whole official train split (1-NN has nothing to tune), so they see the
@@ -8,13 +10,10 @@ few sequences our runs hold out for validation.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from lstmkit.data.timeseries import span_origins
 
 Scores = dict[str, dict[str, float]]
 
@@ -88,49 +87,3 @@ def sequence_baselines(csv: Path) -> Scores:
         "1nn_euclid": {"test/acc": float((train_y[euclid.argmin(1)] == test_y).mean())},
         "1nn_dtw": {"test/acc": float((train_y[dtw.argmin(1)] == test_y).mean())},
     }
-
-
-def ets_forecast(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
-    """Damped additive-trend Holt-Winters (seasonal when two seasons fit in the history)."""
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
-    seasonal = "add" if season > 1 and len(history) >= 2 * season + 2 else None
-    model = ExponentialSmoothing(
-        history,
-        trend="add",
-        damped_trend=True,
-        seasonal=seasonal,
-        seasonal_periods=season if seasonal else None,
-        initialization_method="estimated",
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return np.asarray(model.fit().forecast(horizon))
-
-
-def errors(actual: np.ndarray, forecast: np.ndarray) -> dict[str, float]:
-    """MAE and MAPE (over non-zero actuals), as the forecasting task computes them."""
-    absolute = np.abs(actual - forecast)
-    nonzero = actual != 0
-    return {
-        "mae": float(absolute.mean()),
-        "mape": float((absolute[nonzero] / np.abs(actual[nonzero])).mean() * 100),
-    }
-
-
-def forecast_baselines(
-    csv: Path, value: str, horizon: int, season: int, input_length: int = 24
-) -> Scores:
-    """ETS refitted at each validation and test window origin of the default split (val and
-    test spans of `horizon` steps each, windows aligned as `data/timeseries.py` aligns them)."""
-    values = pd.read_csv(csv)[value].to_numpy(np.float64)
-    n = len(values)
-    spans = {"val": (n - 2 * horizon, n - horizon), "test": (n - horizon, n)}
-    scores: Scores = {"ets": {}}
-    for split, (lo, hi) in spans.items():
-        origins = span_origins(lo, hi, input_length, horizon, 1)
-        actual = np.stack([values[o : o + horizon] for o in origins])
-        forecast = np.stack([ets_forecast(values[:o], horizon, season) for o in origins])
-        for metric, number in errors(actual, forecast).items():
-            scores["ets"][f"{split}/{metric}"] = number
-    return scores

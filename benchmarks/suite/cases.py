@@ -159,9 +159,6 @@ CASES: dict[str, Case] = {
         "sales",
         3,
         12,
-        # 36 months: after 3 test and 3 val backtest origins (18 steps) the default 24-step
-        # input leaves no training window; the default does not adapt to that yet
-        "data.input_length=12",
     ),
     "nile": forecast_case(
         "nile",

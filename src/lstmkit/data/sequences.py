@@ -21,6 +21,7 @@ from lstmkit.data.classified import ClassificationData
 from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.ids import warn_variants
 from lstmkit.data.labels import LabelMap
+from lstmkit.data.patches import patch, patch_size_for
 from lstmkit.data.ragged import Ragged
 from lstmkit.data.readers import group_sequences
 from lstmkit.data.scalers import Scaler
@@ -68,6 +69,7 @@ class SequenceDataModule(ClassificationData):
         val_fraction: float = 0.1,
         test_fraction: float = 0.2,
         scaler: str = "standard",
+        patch: int | None = None,
         epoch_repeats: int | None = None,
         pool_factor: int = 50,
         **common: Any,
@@ -81,6 +83,9 @@ class SequenceDataModule(ClassificationData):
         self.split_column = split_column
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.scaler_kind = scaler
+        if patch is not None and patch < 1:
+            raise ConfigError(f"data.patch must be >= 1 (or null), got {patch}.")
+        self.patch = patch
         self.pool_factor = pool_factor
         self.num_features = 0
 
@@ -90,6 +95,7 @@ class SequenceDataModule(ClassificationData):
             "features": self.feature_columns,
             "split": [self.val_fraction, self.test_fraction, self.seed],
             "scaler": self.scaler_kind,
+            "patch": self.patch,
         }
 
     def _build(self, out: Path) -> None:
@@ -136,7 +142,9 @@ class SequenceDataModule(ClassificationData):
         train_rows = np.repeat(np.isin(np.arange(len(ids)), index["train"]), lengths)
         one = np.zeros(len(values), dtype=np.int64)  # a single group: statistics per feature
         scaler = Scaler.fit(self.scaler_kind, values[train_rows], one[train_rows], 1)
-        scaled = Ragged.from_lengths(scaler.transform(values, one), lengths)
+        size, why = patch_size_for(self.patch, lengths[index["train"]])
+        log.info("patch %d: %d step(s) read as one input step (%s)", size, size, why)
+        scaled = Ragged.from_lengths(*patch(scaler.transform(values, one), lengths, size))
         counts = {}
         for split in SPLITS:
             scaled.take(index[split]).save(out / split)
@@ -153,6 +161,7 @@ class SequenceDataModule(ClassificationData):
             "label_column": self.label_column,
             "labels": label_map.names,
             "scaler": scaler.to_dict(),
+            "patch": size,
         }
         (out / "preprocessor.json").write_text(json.dumps(spec, indent=2))
         meta = {
@@ -166,7 +175,7 @@ class SequenceDataModule(ClassificationData):
     def _load(self, folder: Path) -> None:
         spec = json.loads((folder / "preprocessor.json").read_text())
         self.labels = LabelMap(spec["labels"])
-        self.num_features = len(spec["feature_columns"])
+        self.num_features = len(spec["feature_columns"]) * spec["patch"]
         for split in SPLITS:
             inputs = Ragged.load(folder / split)
             targets = np.load(folder / f"{split}.labels.npy")

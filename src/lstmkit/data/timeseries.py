@@ -32,6 +32,7 @@ from lstmkit.data.batches import BatchDataset, batch_loader
 from lstmkit.data.readers import SeriesTable, read_series
 from lstmkit.data.replicas import Replicas
 from lstmkit.data.scalers import Scaler
+from lstmkit.data.series_defaults import input_length_for, log_transform_for
 from lstmkit.data.split import SPLITS
 from lstmkit.data.times import infer_frequency, season_of
 from lstmkit.errors import ConfigError, DataError
@@ -193,14 +194,14 @@ class TimeSeriesDataModule(CsvDataModule):
         covariate_columns: Sequence[str] = (),
         future_columns: Sequence[str] = (),
         calendar: str | Sequence[str] | None = None,
-        input_length: int = 24,
+        input_length: int | None = None,
         horizon: int = 12,
         stride: int = 1,
         val_size: float | None = None,
         test_size: float | None = None,
         backtest: dict[str, Any] | None = None,
         scaler: str = "standard",
-        log_transform: bool = False,
+        log_transform: bool | None = False,
         missing: str = "error",
         season: int | None = None,
         windows_per_epoch: int | None = None,
@@ -212,7 +213,7 @@ class TimeSeriesDataModule(CsvDataModule):
         super().__init__(path, **common)
         values = [value_columns] if isinstance(value_columns, str) else list(value_columns)
         for name, value, low in (
-            ("input_length", input_length, 1),
+            ("input_length", 1 if input_length is None else input_length, 1),
             ("horizon", horizon, 1),
             ("stride", stride, 1),
             ("season", 1 if season is None else season, 1),
@@ -230,7 +231,9 @@ class TimeSeriesDataModule(CsvDataModule):
         )
         self.calendar: list[str] = []  # resolved when the data is read
         self.future_size = len(self.future_columns)
-        self.input_length, self.horizon, self.stride = int(input_length), int(horizon), int(stride)
+        self.input_setting = None if input_length is None else int(input_length)
+        self.input_length = self.input_setting or 0  # resolved when the data is read
+        self.horizon, self.stride = int(horizon), int(stride)
         self.backtest = Backtest.from_config(backtest)
         self.val_size, self.test_size = self.backtest.spans(int(horizon), val_size, test_size)
         self.eval_stride = self.backtest.stride(int(horizon), int(stride))
@@ -252,7 +255,7 @@ class TimeSeriesDataModule(CsvDataModule):
             "times": [self.time_format, self.dayfirst],
             "values": [self.value_columns, self.covariate_columns, self.missing],
             "future": [self.future_columns, self.calendar_setting],
-            "windows": [self.input_length, self.horizon, self.stride, self.season_setting],
+            "windows": [self.input_setting, self.horizon, self.stride, self.season_setting],
             "split": [self.val_size, self.test_size, self.backtest.to_dict()],
             "scaler": [self.scaler_kind, self.log_transform],
         }
@@ -292,7 +295,9 @@ class TimeSeriesDataModule(CsvDataModule):
 
     def _fit_backtest(self, shortest: int) -> None:
         """Fewer backtest origins when the shortest series cannot hold them (logged)."""
-        fitted = self.backtest.fit(shortest, self.input_length, self.horizon)
+        # input_length=null is sized after the origins (from the training spans they leave):
+        # shrink origins only when not even a one-step input would fit
+        fitted = self.backtest.fit(shortest, self.input_setting or 1, self.horizon)
         if fitted == self.backtest:
             return
         log.warning(
@@ -302,7 +307,7 @@ class TimeSeriesDataModule(CsvDataModule):
             shortest,
             self.backtest.windows,
             self.backtest.val_windows or self.backtest.windows,
-            self.input_length,
+            self.input_setting or 1,
             self.horizon,
             fitted.windows,
             fitted.val_windows,
@@ -334,6 +339,9 @@ class TimeSeriesDataModule(CsvDataModule):
         ranks: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
         train_rows = np.zeros(len(values), dtype=bool)
         mase = np.zeros((num_series, targets))
+        train_spans = np.array([n - sum(self._span_sizes(n)) for n in lengths])
+        self.input_length, why = input_length_for(self.input_setting, train_spans, self.horizon)
+        log.info("input_length %d (%s)", self.input_length, why)
         for s, (start, n) in enumerate(zip(starts, lengths, strict=True)):
             n_val, n_test = self._span_sizes(n)
             n_train = n - n_val - n_test
@@ -369,12 +377,16 @@ class TimeSeriesDataModule(CsvDataModule):
                 ranks[split].append(np.arange(len(o) - 1, -1, -1, dtype=np.int64))
             train_rows[start : start + n_train] = True
             mase[s] = mase_scale(values[start : start + n_train, :targets], season)
+        log_transform, why = log_transform_for(
+            self.log_transform, values[train_rows, :targets], series[train_rows]
+        )
+        log.info("log1p on the targets: %s (%s)", "yes" if log_transform else "no", why)
         scaler = Scaler.fit(
             self.scaler_kind,
             values[train_rows],
             series[train_rows],
             num_series,
-            self.log_transform,
+            log_transform,
             targets,
         )
         self.calendar = calendar.resolve(
@@ -432,7 +444,7 @@ class TimeSeriesDataModule(CsvDataModule):
         self.mase = np.asarray(spec["mase_scale"], dtype=np.float64)
         self.season, self.frequency = int(spec["season"]), spec.get("frequency")
         self.calendar, self.future_size = list(spec["calendar"]), int(spec["future_size"])
-        self.input_length = int(spec["input_length"])
+        self.input_length = int(spec["input_length"])  # data.input_length, or as sized to the data
         scaled, raw = np.load(folder / "scaled.npy"), np.load(folder / "raw.npy")
         for split in SPLITS:
             self.splits[split] = WindowDataset(
@@ -459,7 +471,7 @@ class TimeSeriesDataModule(CsvDataModule):
             self.eval_stride,
             self.season,
             self.scaler_kind,
-            " after log1p" if self.log_transform else "",
+            " after log1p" if self.scaler.log else "",
         )
 
     # -- what the model and the run need ------------------------------------------------------

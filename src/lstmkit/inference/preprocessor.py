@@ -84,6 +84,7 @@ SCHEMAS: dict[str, dict[str, Callable[[Any], bool]]] = {
         "step_column": _maybe_text,
         "feature_columns": _texts,
         "scaler": _scaler,
+        "patch": _maybe_count,  # absent in runs from before patches: 1
     },
     "timeseries": {
         "time_column": _maybe_text,

@@ -68,7 +68,8 @@ def model_sizes(spec: dict[str, Any], preprocessor: Path) -> dict[str, Any]:
             raise DataError(f"{preprocessor}/tokenizer.json cannot be read: {e}.") from None
         return {"vocab_size": vocab, "num_classes": len(spec["labels"])}
     if kind == "sequences":
-        return {"input_size": len(spec["feature_columns"]), "num_classes": len(spec["labels"])}
+        width = len(spec["feature_columns"]) * (spec.get("patch") or 1)  # steps read together
+        return {"input_size": width, "num_classes": len(spec["labels"])}
     known = spec.get("future_size") or 0  # known-future inputs: the last columns
     return {
         "input_size": len(spec["value_columns"]) + len(spec["covariate_columns"]) + known,

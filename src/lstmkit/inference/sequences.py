@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lstmkit.data.csv import read_csv
+from lstmkit.data.patches import patch
 from lstmkit.data.ragged import Ragged
 from lstmkit.data.readers import group_sequences
 from lstmkit.data.scalers import Scaler
@@ -41,7 +42,8 @@ def classify_sequences(
     keep = np.flatnonzero(~bad)
     scaler = Scaler.from_dict(spec["scaler"])
     scaled = scaler.transform(values, np.zeros(len(values), dtype=np.int64))
-    probs = probabilities(run.net, Ragged.from_lengths(scaled, lengths).take(keep), batch_size)
+    inputs = Ragged.from_lengths(*patch(scaled, lengths, spec.get("patch") or 1))
+    probs = probabilities(run.net, inputs.take(keep), batch_size)
     labels = spec["labels"]
     out = pd.DataFrame(
         {
