@@ -76,6 +76,7 @@ RULES: dict[str, Rule] = {
     "data.epoch_repeats": Rule(int, 1, nullable=True),
     "budget.min_steps": Rule(int, 0),
     "ensemble.size": Rule(int, 1, 64),
+    "ensemble.top_k": Rule(int, 1, 64),
     "data.num_workers": Rule(int, 0),
     "data.pool_factor": WHOLE,
     "data.input_length": WHOLE,
