@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from helpers import make_text_frame, run_script, run_train, tiny_run_overrides
 
+from lstmkit.inference.export import export_onnx
 from lstmkit.models.spec import ModelSpec
 
 SWEPT = "model.hidden_size=4,8,16"
@@ -73,6 +74,7 @@ def test_the_top_k_jobs_by_val_objective_become_one_run_folder(sweep, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     probs = pd.read_csv(preds).filter(like="prob_")
     assert len(probs) > 0 and probs.sum(axis=1).round(5).eq(1.0).all()
+    assert export_onnx(run, tmp_path / "ensemble.onnx")["max_abs_diff"] < 1e-4
 
 
 @pytest.mark.slow
