@@ -26,7 +26,7 @@ from lstmkit.ensemble import save_ensemble, score, write_report
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.inference.run import load_run
 from lstmkit.run_config import read_record
-from lstmkit.sweeps.naming import override_key, swept_keys
+from lstmkit.sweeps.naming import override_key, override_value, swept_keys
 from lstmkit.sweeps.summary import summarize
 
 log = logging.getLogger(__name__)
@@ -72,14 +72,19 @@ def top_jobs(sweep_dir: Path, k: int) -> pd.DataFrame:
     return done.head(k)
 
 
-def data_settings(data: dict[str, Any]) -> dict[str, Any]:
-    """The data settings that decide the split and the preprocessing.
+def data_settings(data: dict[str, Any], prefix: str = "data.") -> dict[str, Any]:
+    """The data settings that decide the split and the preprocessing, as dotted keys.
 
     `seed` draws a split only when there is no split column, so with one it may differ.
     """
-    settings = {k: v for k, v in data.items() if k not in LOADER_KEYS}
-    if settings.get("split_column"):
-        settings.pop("seed", None)
+    settings: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in LOADER_KEYS or (key == "seed" and data.get("split_column")):
+            continue
+        if isinstance(value, dict):
+            settings |= data_settings(value, f"{prefix}{key}.")
+        else:
+            settings[prefix + key] = value
     return settings
 
 
@@ -93,20 +98,18 @@ def fixed_data_overrides(sweep_dir: Path, job: Path) -> str:
 
 def check_same_data(cfg: DictConfig, sweep_dir: Path, folders: list[Path]) -> None:
     """Every member was trained on this run's split and preprocessing settings."""
-    data = cast(dict[str, Any], OmegaConf.to_container(cfg.data, resolve=True))
-    ours = data_settings(data)
+    ours = data_settings(cast(dict[str, Any], OmegaConf.to_container(cfg.data, resolve=True)))
     for folder in folders:
         theirs = data_settings(read_record(folder)["config"].get("data") or {})
         differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
         if differ:
-            shown = "; ".join(
-                f"data.{k}: {theirs.get(k)!r} there, {ours.get(k)!r} here" for k in differ[:4]
-            )
-            hint = fixed_data_overrides(sweep_dir, folder) or "the sweep's data=... overrides"
+            shown = "; ".join(f"{k}: {theirs.get(k)!r} there, {ours.get(k)!r} here" for k in differ)
+            same = " ".join(f"{k}={override_value(theirs.get(k))}" for k in differ)
             raise ConfigError(
                 f"ensemble.from_sweep: member {folder} was trained on other data settings than "
                 f"this run ({shown}). Members share one input and one split: give the sweep's "
-                f"data overrides ({hint}), and do not ensemble jobs of a sweep over data.*."
+                f"data overrides ({fixed_data_overrides(sweep_dir, folder)}) and the settings it "
+                f"had then ({same}); a sweep over data.* cannot be ensembled."
             )
 
 
