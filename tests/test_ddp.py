@@ -76,7 +76,9 @@ def test_two_process_ddp_matches_one_process(text_csv, tmp_path):
     # very same checkpoint on every test example
     acc, loss = rescore_test_split(out / "ddp")  # 24 test texts: 12 per rank
     assert two["metrics"]["test/acc"] == pytest.approx(acc, abs=1e-6)
-    assert two["metrics"]["test/loss"] == pytest.approx(loss, rel=1e-4)
+    # the run tests under bf16 autocast (trainer.precision=auto on a bf16 CPU), this rescoring
+    # in fp32: 5e-4 apart with averaged (EMA) weights, exact with trainer.precision=32-true
+    assert two["metrics"]["test/loss"] == pytest.approx(loss, rel=2e-3)
     check_per_class_report(out / "ddp", 24, acc)
     for run in (one, two):
         assert run["metrics"]["test/acc"] >= 0.8, run["metrics"]
@@ -182,7 +184,7 @@ def test_two_nodes_on_localhost_train_one_run_and_resume_it(text_csv, tmp_path):
     assert (report["epochs"], report["global_step"]) == (3, 3 * 5)  # 11 batches of 8: 5 a rank
     acc, loss = rescore_test_split(run_dir)
     assert report["metrics"]["test/acc"] == pytest.approx(acc, abs=1e-6)
-    assert report["metrics"]["test/loss"] == pytest.approx(loss, rel=1e-4)
+    assert report["metrics"]["test/loss"] == pytest.approx(loss, rel=2e-3)  # bf16 vs fp32
     check_per_class_report(run_dir, 24, acc)
     assert (
         "Starting with 2 processes"

@@ -29,6 +29,7 @@ class Rule:
     open_low: bool = False
     open_high: bool = False
     nullable: bool = False
+    words: tuple[str, ...] = ()  # strings allowed besides numbers, e.g. "auto"
 
     def bounds(self) -> str:
         if self.low is not None and self.high is not None:
@@ -40,7 +41,7 @@ class Rule:
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with `value`, or None."""
-        if value is None and self.nullable:
+        if (value is None and self.nullable) or (isinstance(value, str) and value in self.words):
             return None
         kinds = {int: "a whole number", float: "a number", bool: "true or false"}
         if self.kind is bool:
@@ -51,6 +52,7 @@ class Rule:
         if not ok_type:
             extra = f" {self.bounds()}" if self.bounds() else ""
             null = " (or null)" if self.nullable else ""
+            null += "".join(f" (or {w})" for w in self.words)
             return f"must be {kinds[self.kind]}{extra}{null}, got {value!r}"
         low_bad = self.low is not None and (
             value <= self.low if self.open_low else value < self.low
@@ -76,6 +78,7 @@ RULES: dict[str, Rule] = {
     "data.epoch_repeats": Rule(int, 1, nullable=True),
     "budget.min_steps": Rule(int, 0),
     "ensemble.size": Rule(int, 1, 64),
+    "ensemble.top_k": Rule(int, 1, 64),
     "data.num_workers": Rule(int, 0),
     "data.pool_factor": WHOLE,
     "data.patch": Rule(int, 1, nullable=True),
@@ -98,9 +101,9 @@ RULES: dict[str, Rule] = {
     "data.use_cache": FLAG,
     "data.log_transform": Rule(bool, nullable=True),
     "data.dayfirst": FLAG,
-    "data.tokenizer.vocab_size": WHOLE,
+    "data.tokenizer.vocab_size": Rule(int, 1, words=("auto",)),
     "data.tokenizer.max_length": WHOLE,
-    "data.tokenizer.min_frequency": Rule(int, 0),
+    "data.tokenizer.min_frequency": Rule(int, 0, words=("auto",)),
     "data.tokenizer.lowercase": FLAG,
     "model.embedding_dim": WHOLE,
     "model.hidden_size": WHOLE,

@@ -107,7 +107,20 @@ def train_ensemble(
     datamodule: CsvDataModule = instantiate(cfg.data)
     datamodule.setup("fit")
     net = save_ensemble(out, cfg, folders, datamodule)
-    metrics = score(cfg, net, datamodule)
+    member_metrics = [r["metrics"] for r in reports]
+    info = {"size": size, "members": [str(f.relative_to(out)) for f in folders]}
+    return write_report(cfg, out, score(cfg, net, datamodule), member_metrics, info, started)
+
+
+def write_report(
+    cfg: DictConfig,
+    out: Path,
+    metrics: dict[str, float],
+    member_metrics: list[dict[str, float]],
+    info: dict[str, Any],
+    started: float,
+) -> dict[str, Any]:
+    """metrics.json of an ensemble run folder: its own scores, then each member's."""
     objective = cfg.get("objective") or {}
     metric = objective.get("metric") or cfg.task.monitor
     report = {
@@ -119,17 +132,13 @@ def train_ensemble(
             "epoch": None,
         },
         "metrics": metrics,
-        "ensemble": {
-            "size": size,
-            "members": [str(f.relative_to(out)) for f in folders],
-            "member_metrics": [r["metrics"] for r in reports],
-        },
+        "ensemble": {**info, "member_metrics": member_metrics},
         "best_checkpoint": str(out / "checkpoints" / "best.ckpt"),
         "wall_time_s": round(time.perf_counter() - started, 2),
     }
     write_json(out / "metrics.json", report)
-    log.info("ensemble of %d in %s\n%s", size, out, metrics_table(metrics))
-    for index, member in enumerate(reports):
-        shown = {k: v for k, v in member["metrics"].items() if k.startswith("test/")}
+    log.info("ensemble of %d in %s\n%s", len(member_metrics), out, metrics_table(metrics))
+    for index, member in enumerate(member_metrics):
+        shown = {k: v for k, v in member.items() if k.startswith(("val/", "test/"))}
         log.info("member %d: %s", index, ", ".join(f"{k}={v:.4g}" for k, v in shown.items()))
     return report

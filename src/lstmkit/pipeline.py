@@ -78,6 +78,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
         return {**resume.complete, "objective": {"value": objective_of(resume.complete)}}
     check_config(cfg)  # a wrong type or range fails here, naming its key, before any work
+    if (cfg.get("ensemble") or {}).get("from_sweep"):
+        from lstmkit.ensemble_sweep import ensemble_from_sweep
+
+        return ensemble_from_sweep(cfg)
     if (cfg.data.get("backtest") or {}).get("refit"):
         from lstmkit.refit import train_refit
 

@@ -6,5 +6,6 @@
 - `finite_loss`: stop on the first NaN / inf training loss, naming the step
 - `best_metric`: track the sweep objective (best validation value over epochs)
 - `pruning`: report each epoch to the Optuna trial and prune hopeless ones
+- `weight_averaging`: an EMA of the weights for validation, checkpoints and test (text data)
 - `inspection`: TensorBoard HParams, confusion matrix and per-class scores, embedding projector
 """

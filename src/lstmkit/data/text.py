@@ -115,7 +115,7 @@ class TextDataModule(ClassificationData):
             encoder, labels, meta = self._build_in_memory(out)
         encoder.save(out)
         (out / "preprocessor.json").write_text(
-            json.dumps(self._preprocessor_spec(labels), indent=2)
+            json.dumps(self._preprocessor_spec(labels, encoder), indent=2)
         )
         meta = {**meta, "vocab_size": encoder.vocab_size}
         (out / "meta.json").write_text(json.dumps(meta, indent=2))
@@ -157,20 +157,21 @@ class TextDataModule(ClassificationData):
         check_coverage(frame[self.label_column], index, where, self.label_column)
         return encoder, labels, {**self.meta, "counts": counts}
 
-    def _preprocessor_spec(self, labels: LabelMap) -> dict[str, Any]:
+    def _preprocessor_spec(self, labels: LabelMap, encoder: TextEncoder) -> dict[str, Any]:
+        """What predict needs; the tokenizer settings as fitted (`auto` sizes decided)."""
         return {
             "kind": "text",
             "text_column": self.text_column,
             "label_column": self.label_column,
             "labels": labels.names,
-            "tokenizer": self.tokenizer_cfg.to_dict(),
+            "tokenizer": encoder.cfg.to_dict(),
         }
 
     def _load(self, folder: Path) -> None:
         spec = json.loads((folder / "preprocessor.json").read_text())
         self.meta = json.loads((folder / "meta.json").read_text())
         self.labels = LabelMap(spec["labels"])
-        self.encoder = TextEncoder.load(self.tokenizer_cfg, folder)
+        self.encoder = TextEncoder.load(TokenizerConfig(**spec["tokenizer"]), folder)
         for split in SPLITS:
             inputs = Ragged.load(folder / split)
             targets = np.load(folder / f"{split}.labels.npy", mmap_mode="r")

@@ -28,7 +28,14 @@ from lstmkit.data.ids import warn_variants
 from lstmkit.data.labels import LabelMap
 from lstmkit.data.ragged import RaggedWriter
 from lstmkit.data.split import SPLITS, check_coverage, split_codes, stratified_split
-from lstmkit.data.tokenization import PAD, UNK, TextEncoder, TokenizerConfig, build_tokenizer
+from lstmkit.data.tokenization import (
+    PAD,
+    UNK,
+    TextEncoder,
+    TokenizerConfig,
+    build_tokenizer,
+    sized,
+)
 from lstmkit.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -65,6 +72,9 @@ def text_digests(texts: pa.Array) -> np.ndarray:
     """
     normal = pc.utf8_trim_whitespace(pc.replace_substring_regex(texts, r"\s+", " "))
     return np.fromiter(map(hash, normal.to_pylist()), dtype=np.int64, count=len(normal))
+
+
+BYTES_PER_WORD = 6  # English text, spaces included: sizes `auto` for a streamed subword model
 
 
 @dataclass
@@ -173,6 +183,8 @@ class StreamedText:
         """The tokenizer fitted on the training rows, counted chunk by chunk."""
         cfg = self.tokenizer
         if cfg.model != "word":
+            # a file this large holds millions of words: `auto` reaches its upper cap either way
+            cfg = sized(cfg, self.path.stat().st_size // BYTES_PER_WORD)
             tok, trainer = build_tokenizer(cfg)
             texts = (t.to_pylist() for t in self._train_texts(row_split))
             tok.train_from_iterator(texts, trainer, length=int((row_split == 0).sum()))
@@ -183,7 +195,10 @@ class StreamedText:
             every = np.arange(len(tokens.counts))
             counts = arrow_words.add_counts(counts, arrow_words.train_counts(tokens, every))
         assert counts is not None
-        vocab = arrow_words.choose_vocabulary(counts, cfg.vocab_size, cfg.min_frequency, [PAD, UNK])
+        cfg = sized(cfg, int(pc.sum(counts.column("count")).as_py() or 0))
+        vocab = arrow_words.choose_vocabulary(
+            counts, int(cfg.vocab_size), int(cfg.min_frequency), [PAD, UNK]
+        )
         return TextEncoder.from_vocabulary(cfg, vocab)
 
     # -- pass 3 ---------------------------------------------------------------------------------

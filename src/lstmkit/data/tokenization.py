@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 from lstmkit.data import arrow_words
@@ -17,11 +19,18 @@ from lstmkit.data.ragged import Ragged
 from lstmkit.errors import ConfigError
 from lstmkit.runtime import available_cpus
 
+log = logging.getLogger(__name__)
+
 Texts: TypeAlias = Sequence[str] | pd.Series | pa.Array | pa.ChunkedArray
 
 PAD, UNK = "[PAD]", "[UNK]"
 PAD_ID, UNK_ID = 0, 1
 MODELS = ("word", "bpe", "wordpiece", "char")
+AUTO = "auto"
+# vocab_size=auto: one embedding row per WORDS_PER_ROW training words, within these bounds
+WORDS_PER_ROW, VOCAB_BOUNDS = 20, (2_000, 50_000)
+# min_frequency=auto: singletons are kept below this many training words (a small corpus)
+SMALL_CORPUS_WORDS = 100_000
 UNICODE_FORMS = ("none", "nfc", "nfd", "nfkc", "nfkd")
 
 
@@ -33,8 +42,8 @@ class TokenizerConfig:
     lowercase: bool = True
     unicode_normalization: str = "nfkc"
     strip_accents: bool = False
-    vocab_size: int = 30000
-    min_frequency: int = 2
+    vocab_size: int | str = AUTO
+    min_frequency: int | str = AUTO
     max_length: int = 400
 
     def __post_init__(self) -> None:
@@ -46,11 +55,54 @@ class TokenizerConfig:
                 f"choose one of {UNICODE_FORMS}."
             )
         for key in ("vocab_size", "max_length", "min_frequency"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"data.tokenizer.{key} must be >= 1, got {getattr(self, key)}.")
+            value = getattr(self, key)
+            if key != "max_length" and value == AUTO:
+                continue
+            if type(value) is not int or value < 1:
+                also = " (a whole number, or auto: sized to the training split)"
+                raise ConfigError(
+                    f"data.tokenizer.{key} must be >= 1, got {value!r}"
+                    f"{also if key != 'max_length' else ''}."
+                )
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def sized(self, train_words: int) -> tuple[TokenizerConfig, str]:
+        """`auto` vocabulary cap and minimum frequency for a training split of `train_words`
+        words, and why. A small corpus keeps its singletons (dropping them would leave few
+        words to learn from); a larger one drops them (an embedding seen once is noise). The
+        cap grows with the corpus, one row per 20 training words, so the embedding table
+        does not outgrow what the data can train."""
+        why = []
+        vocab, min_freq = self.vocab_size, self.min_frequency
+        if vocab == AUTO:
+            low, high = VOCAB_BOUNDS
+            vocab = min(high, max(low, train_words // WORDS_PER_ROW))
+            why.append(
+                f"vocab_size=auto -> {vocab} (1 per {WORDS_PER_ROW} of {train_words} training "
+                f"words, within [{low}, {high}])"
+            )
+        if min_freq == AUTO:
+            min_freq = 1 if train_words < SMALL_CORPUS_WORDS else 2
+            size = "under" if min_freq == 1 else "at least"
+            why.append(
+                f"min_frequency=auto -> {min_freq} ({size} {SMALL_CORPUS_WORDS} training words)"
+            )
+        return replace(self, vocab_size=vocab, min_frequency=min_freq), "; ".join(why)
+
+
+def sized(cfg: TokenizerConfig, train_words: int) -> TokenizerConfig:
+    """`cfg` with its `auto` sizes decided (and logged with the reason)."""
+    cfg, why = cfg.sized(train_words)
+    if why:
+        log.info("data.tokenizer: %s", why)
+    return cfg
+
+
+def whitespace_words(texts: pa.Array) -> int:
+    """Words separated by whitespace: the corpus size a subword or character model sees."""
+    return int(pc.sum(pc.list_value_length(pc.utf8_split_whitespace(texts))).as_py() or 0)
 
 
 def _normalizer(cfg: TokenizerConfig) -> normalizers.Normalizer | None:
@@ -134,11 +186,13 @@ class TextEncoder:
         """Fit on the texts at `train_rows` only, then encode every text; tokenises once."""
         if cfg.model == "word":
             tokens = cls._arrow_tokens(cfg, _as_arrow(texts))
+            cfg = sized(cfg, int(tokens.counts[train_rows].sum()))
             vocab = arrow_words.fit_vocabulary(
-                tokens, train_rows, cfg.vocab_size, cfg.min_frequency, [PAD, UNK]
+                tokens, train_rows, int(cfg.vocab_size), int(cfg.min_frequency), [PAD, UNK]
             )
             encoder = cls.from_vocabulary(cfg, vocab)
             return encoder, encoder._lookup(tokens, vocab)
+        cfg = sized(cfg, whitespace_words(_as_arrow(texts).take(pa.array(train_rows))))
         tok, trainer = build_tokenizer(cfg)
         texts = _as_list(texts)
         tok.train_from_iterator([texts[i] for i in train_rows], trainer, length=len(train_rows))

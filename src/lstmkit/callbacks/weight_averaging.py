@@ -1,0 +1,76 @@
+"""An exponential moving average (EMA) of the weights, used for validation, checkpoints and test.
+
+Lightning's `WeightAveraging` swaps the averaged weights in for every validation epoch and
+writes them as the checkpoint's `state_dict` (the live weights go to `current_model_state`, for
+resume). Early stopping, the best checkpoint and the sweep objective therefore all judge the
+averaged network, and predict / export read it like any checkpoint.
+
+The decay follows the run: a memory of `memory_epochs` epochs, i.e. decay 1 - 1/steps, where
+steps is that many epochs' optimiser steps (BBC News: 47 steps an epoch, decay 0.979). A fixed
+0.98 would leave a 10-step run on its first weights.
+
+One fix on top: Lightning's callback also reloads `current_model_state` when the same trainer
+later *tests* the best checkpoint, so `trainer.test(ckpt_path=best)` would score the live
+weights of that epoch instead of the averaged ones that were validated. Outside fitting we
+keep the checkpoint's `state_dict` (the average).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import WeightAveraging
+from lightning.pytorch.trainer.states import TrainerFn
+
+from lstmkit.errors import ConfigError
+
+log = logging.getLogger(__name__)
+FALLBACK_DECAY = 0.99  # an epoch of unknown length (an iterable loader)
+
+
+class WeightEMA(WeightAveraging):
+    """EMA of every parameter and buffer, updated after each optimiser step."""
+
+    def __init__(self, memory_epochs: float = 1.0, decay: float | None = None) -> None:
+        if decay is not None and not 0.0 < decay < 1.0:
+            raise ConfigError(
+                f"callbacks.weight_averaging.decay must be in (0, 1) or null, got {decay}; "
+                "null sets it from memory_epochs."
+            )
+        if not memory_epochs > 0:
+            raise ConfigError(
+                f"callbacks.weight_averaging.memory_epochs must be > 0, got {memory_epochs}."
+            )
+        super().__init__(avg_fn=self._average)
+        self.memory_epochs, self.fixed = memory_epochs, decay
+        self.decay: float | None = decay
+
+    def _average(
+        self, averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor
+    ) -> torch.Tensor:
+        assert self.decay is not None, "the decay is set when training starts"
+        return averaged + (current - averaged) * (1.0 - self.decay)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.fixed is not None:
+            log.info("weight EMA: decay %.4g (callbacks.weight_averaging.decay)", self.fixed)
+            return
+        batches = float(trainer.num_training_batches)
+        steps = batches / max(1, trainer.accumulate_grad_batches) * self.memory_epochs
+        self.decay = 1.0 - 1.0 / max(steps, 1.0) if math.isfinite(steps) else FALLBACK_DECAY
+        log.info(
+            "weight EMA: decay %.4g (a memory of %g epoch(s), %.0f optimiser steps)",
+            self.decay,
+            self.memory_epochs,
+            steps,
+        )
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        if trainer.state.fn == TrainerFn.FITTING:  # resume: live weights and the average
+            super().on_load_checkpoint(trainer, pl_module, checkpoint)
