@@ -168,3 +168,26 @@ def test_uniform_length_batch_runs_the_stock_bidirectional_kernel():
         enc(x, torch.tensor([6, 5, 6]))
     calls = {e.key: e.count for e in prof.key_averages()}
     assert calls["aten::lstm"] == 2 and calls["aten::index_select"] == 2
+
+
+def test_uniform_length_batch_under_bf16_autocast_stays_close_to_fp32():
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, 2, True, backend="padded").eval()
+    x, lengths = torch.randn(4, 9, 5), torch.full((4,), 9)
+    exact, exact_final = enc(x, lengths)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, final = enc(x, lengths)
+    assert out.dtype == torch.bfloat16  # the bidirectional call really ran in bf16
+    torch.testing.assert_close(out.float(), exact, atol=2e-2, rtol=0)
+    torch.testing.assert_close(final.float(), exact_final, atol=2e-2, rtol=0)
+
+
+def test_a_trace_from_a_uniform_example_still_handles_mixed_lengths():
+    """ONNX export traces one example batch: the shortcut must not be baked into the graph."""
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, 1, True, backend="padded").eval()
+    example = (torch.randn(3, 11, 5), torch.full((3,), 11))
+    with torch.no_grad():
+        traced = torch.jit.trace(enc, example, check_trace=False)
+        x, lengths = batch()
+        torch.testing.assert_close(traced(x, lengths), enc(x, lengths), atol=1e-6, rtol=0)

@@ -164,9 +164,14 @@ class RecurrentEncoder(nn.Module):
 
         # time-major [T, B, F] throughout: nn.LSTM's own layout (batch_first copied the input,
         # the output and both their gradients at every call: ~10% of a CPU training step)
-        # no pads anywhere (one host check; CPU tensors, or the packed path never asks): nothing
-        # to reverse or mask, and the stock bidirectional kernel is exact
-        uniform = self.resolve_backend(x.device) == "padded" and bool((lengths_here == steps).all())
+        # no pads anywhere (one host check; the packed path never asks): nothing to reverse or
+        # mask, and the stock bidirectional kernel is exact. Never while tracing (ONNX export):
+        # the example batch's answer would be baked into a graph that must take any lengths.
+        uniform = (
+            self.resolve_backend(x.device) == "padded"
+            and not torch.jit.is_tracing()
+            and bool((lengths_here == steps).all())
+        )
         mask = None if uniform else step_mask(lengths_here, steps).t()[:, :, None]
         backward = None
         if self.num_directions == 2 and not uniform:
