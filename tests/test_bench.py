@@ -47,6 +47,16 @@ def test_kernel_yardstick_times_each_precision_and_restores_threads():
     assert torch.get_num_threads() == threads
 
 
+def test_kernel_yardstick_over_given_shapes_counts_only_their_real_tokens():
+    """Same shapes, a tenth of the tokens called real: about a tenth of the tokens/s."""
+    torch.manual_seed(0)
+    full = [(4, 64, 256), (2, 16, 32)]
+    padded = [(b, t, n // 10) for b, t, n in full]
+    speeds = [kernel_tokens_per_s(repeats=3, threads=[1], shapes=s) for s in (full, padded)]
+    ratio = speeds[1]["fp32_1t"] / speeds[0]["fp32_1t"]
+    assert 0.02 < ratio < 0.5  # 0.1 up to timing noise; counting padded tokens would give ~1
+
+
 def test_busy_neighbours_run_only_inside_the_block():
     with busy_neighbours(2) as procs:
         time.sleep(0.3)

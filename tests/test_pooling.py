@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from lstmkit.models.pooling import Pooling
+from lstmkit.models.recurrent import step_mask
 
 
 @pytest.mark.parametrize("mode", ["mean", "max", "attention", "last"])
@@ -22,3 +23,15 @@ def test_mean_and_max_values():
     lengths = torch.tensor([2])
     assert Pooling("mean", 1)(out, lengths, out[:, 0]).item() == 2.0
     assert Pooling("max", 1)(out, lengths, out[:, 0]).item() == 3.0
+
+
+def test_mean_over_outputs_zero_past_the_end_skips_the_mask_and_agrees():
+    torch.manual_seed(0)
+    lengths = torch.tensor([3, 1, 5])
+    out = torch.randn(3, 5, 4) * step_mask(lengths, 5)[:, :, None]
+    final = out[:, 0]
+    trusting, masking = Pooling("mean", 4, zero_past_end=True), Pooling("mean", 4)
+    torch.testing.assert_close(trusting(out, lengths, final), masking(out, lengths, final))
+    noisy = out.clone()
+    noisy[1, 1:] = 1.0  # the promise broken: the pad values are summed, as documented
+    assert not torch.allclose(trusting(noisy, lengths, final), masking(noisy, lengths, final))

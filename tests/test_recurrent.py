@@ -129,3 +129,65 @@ def test_cuda_padded_path_matches_packed_cudnn(num_layers):
     out_auto, fin_auto = enc(x, lengths)
     torch.testing.assert_close(out_pad, out_auto, atol=1e-5, rtol=0)
     torch.testing.assert_close(fin_pad, fin_auto, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_uniform_length_batch_takes_one_bidirectional_call_and_matches_packed(cell, num_layers):
+    """No pads in the batch: the stock bidirectional kernel runs, outputs and grads unchanged."""
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, num_layers, True, cell=cell, backend="padded").train()
+    x = torch.randn(4, 9, 5, requires_grad=True)
+    lengths = torch.full((4,), 9)
+    results = []
+    for backend in ("padded", "packed"):
+        enc.backend = backend
+        out, fin = enc(x, lengths)
+        (out.pow(2).sum() + fin.sum()).backward()
+        params = [p.grad.clone() for p in enc.parameters()]
+        results.append((out, fin, x.grad.clone(), params))
+        x.grad = None
+        enc.zero_grad()
+    (out_a, fin_a, gx_a, gp_a), (out_b, fin_b, gx_b, gp_b) = results
+    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=0)
+    torch.testing.assert_close(fin_a, fin_b, atol=1e-5, rtol=0)
+    torch.testing.assert_close(gx_a, gx_b, atol=1e-5, rtol=0)
+    for a, b in zip(gp_a, gp_b, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
+
+
+def test_uniform_length_batch_runs_the_stock_bidirectional_kernel():
+    """The fast path is really taken: the profiler sees one bidirectional LSTM call per layer."""
+    enc = RecurrentEncoder(5, 8, 1, True, backend="padded")
+    x = torch.randn(3, 6, 5)
+    with torch.profiler.profile() as prof:
+        enc(x, torch.full((3,), 6))
+    calls = {e.key: e.count for e in prof.key_averages()}
+    assert calls["aten::lstm"] == 1 and "aten::index_select" not in calls
+    with torch.profiler.profile() as prof:
+        enc(x, torch.tensor([6, 5, 6]))
+    calls = {e.key: e.count for e in prof.key_averages()}
+    assert calls["aten::lstm"] == 2 and calls["aten::index_select"] == 2
+
+
+def test_uniform_length_batch_under_bf16_autocast_stays_close_to_fp32():
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, 2, True, backend="padded").eval()
+    x, lengths = torch.randn(4, 9, 5), torch.full((4,), 9)
+    exact, exact_final = enc(x, lengths)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, final = enc(x, lengths)
+    assert out.dtype == torch.bfloat16  # the bidirectional call really ran in bf16
+    torch.testing.assert_close(out.float(), exact, atol=2e-2, rtol=0)
+    torch.testing.assert_close(final.float(), exact_final, atol=2e-2, rtol=0)
+
+
+def test_a_trace_from_a_uniform_example_still_handles_mixed_lengths():
+    """ONNX export traces one example batch: the shortcut must not be baked into the graph."""
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, 1, True, backend="padded").eval()
+    example = (torch.randn(3, 11, 5), torch.full((3,), 11))
+    with torch.no_grad():
+        traced = torch.jit.trace(enc, example, check_trace=False)
+        x, lengths = batch()
+        torch.testing.assert_close(traced(x, lengths), enc(x, lengths), atol=1e-6, rtol=0)

@@ -54,7 +54,7 @@ class RecurrentClassifier(nn.Module):
         self.encoder = RecurrentEncoder(
             embedding_dim, hidden_size, num_layers, bidirectional, dropout, cell, backend
         )
-        self.pooling = Pooling(pooling, self.encoder.output_size)
+        self.pooling = Pooling(pooling, self.encoder.output_size, zero_past_end=True)
         self.head = nn.Sequential(
             nn.Dropout(head_dropout), nn.Linear(self.encoder.output_size, num_classes)
         )
