@@ -82,7 +82,7 @@ def test_an_augmented_run_logs_it_and_predict_matches_its_test_score(tmp_path):
         "optimizer.lr=1e-2",
     )
     log = (run / "train.log").read_text()
-    assert "augment {'jitter': 0.05, 'scale': 0.1} (null: 30 training sequences < 500)" in log
+    assert "augment {'jitter': 0.05, 'scale': 0.1} (null: 30 training sequences < 100)" in log
     spec = json.loads((run / "preprocessor" / "preprocessor.json").read_text())
     assert spec["augment"] == {"jitter": 0.05, "scale": 0.1}
 

@@ -17,7 +17,7 @@ import torch
 from lstmkit.data.batches import RaggedDataset
 from lstmkit.errors import ConfigError
 
-SMALL = 500  # training sequences below which `data.augment=null` turns augmentation on
+SMALL = 100  # training sequences below which `data.augment=null` turns augmentation on
 
 
 @dataclass(frozen=True)
