@@ -94,7 +94,7 @@ class SequenceDataModule(ClassificationData):
         self.patch = patch
         self.augment_setting = augment
         self.augment_sizes = Augment(augment_jitter, augment_scale)
-        self.augment = None
+        self.augment: Augment | None = None
         self.pool_factor = pool_factor
         self.num_features = 0
 
