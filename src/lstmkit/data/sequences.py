@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from torch.utils.data import DataLoader
 
+from lstmkit.data.augment import Augment, AugmentedDataset, augment_for
 from lstmkit.data.batches import RaggedDataset
 from lstmkit.data.classified import ClassificationData
 from lstmkit.data.csv import file_rows, read_csv
@@ -24,6 +26,7 @@ from lstmkit.data.labels import LabelMap
 from lstmkit.data.patches import patch, patch_size_for
 from lstmkit.data.ragged import Ragged
 from lstmkit.data.readers import group_sequences
+from lstmkit.data.replicas import Replicas
 from lstmkit.data.scalers import Scaler
 from lstmkit.data.split import SPLITS, check_coverage, column_split, stratified_split
 from lstmkit.errors import ConfigError, DataError
@@ -70,6 +73,9 @@ class SequenceDataModule(ClassificationData):
         test_fraction: float = 0.2,
         scaler: str = "standard",
         patch: int | None = None,
+        augment: bool | None = None,
+        augment_jitter: float = 0.05,
+        augment_scale: float = 0.1,
         epoch_repeats: int | None = None,
         pool_factor: int = 50,
         **common: Any,
@@ -86,6 +92,9 @@ class SequenceDataModule(ClassificationData):
         if patch is not None and patch < 1:
             raise ConfigError(f"data.patch must be >= 1 (or null), got {patch}.")
         self.patch = patch
+        self.augment_setting = augment
+        self.augment_sizes = Augment(augment_jitter, augment_scale)
+        self.augment: Augment | None = None
         self.pool_factor = pool_factor
         self.num_features = 0
 
@@ -96,6 +105,7 @@ class SequenceDataModule(ClassificationData):
             "split": [self.val_fraction, self.test_fraction, self.seed],
             "scaler": self.scaler_kind,
             "patch": self.patch,
+            "augment": [self.augment_setting, self.augment_sizes.to_dict()],
         }
 
     def _build(self, out: Path) -> None:
@@ -144,6 +154,8 @@ class SequenceDataModule(ClassificationData):
         scaler = Scaler.fit(self.scaler_kind, values[train_rows], one[train_rows], 1)
         size, why = patch_size_for(self.patch, lengths[index["train"]])
         log.info("patch %d: %d step(s) read as one input step (%s)", size, size, why)
+        augment, why = augment_for(self.augment_setting, len(index["train"]), self.augment_sizes)
+        log.info("augment %s (%s)", augment.to_dict() if augment else "off", why)
         scaled = Ragged.from_lengths(*patch(scaler.transform(values, one), lengths, size))
         counts = {}
         for split in SPLITS:
@@ -162,6 +174,7 @@ class SequenceDataModule(ClassificationData):
             "labels": label_map.names,
             "scaler": scaler.to_dict(),
             "patch": size,
+            "augment": augment.to_dict() if augment else None,  # training only
         }
         (out / "preprocessor.json").write_text(json.dumps(spec, indent=2))
         meta = {
@@ -176,6 +189,8 @@ class SequenceDataModule(ClassificationData):
         spec = json.loads((folder / "preprocessor.json").read_text())
         self.labels = LabelMap(spec["labels"])
         self.num_features = len(spec["feature_columns"]) * spec["patch"]
+        given = spec.get("augment")  # null: off; else the sizes it trained with
+        self.augment = Augment(**given) if given else None
         for split in SPLITS:
             inputs = Ragged.load(folder / split)
             targets = np.load(folder / f"{split}.labels.npy")
@@ -188,6 +203,19 @@ class SequenceDataModule(ClassificationData):
         log.info(
             "sequences %s, %d features, classes %s", counts, self.num_features, self.labels.names
         )
+
+    def _loader(self, split: str, train: bool, replicas: Replicas) -> DataLoader:
+        """Training batches get the augmentation; validation and test stay as read."""
+        if not (train and self.augment):
+            return super()._loader(split, train, replicas)
+        plain = self.splits[split]
+        self.splits[split] = AugmentedDataset(
+            plain, self.augment, [self.seed, replicas.rank, replicas.epoch]
+        )
+        try:
+            return super()._loader(split, train, replicas)
+        finally:
+            self.splits[split] = plain
 
     # -- what the model and the run need ------------------------------------------------------
     def model_kwargs(self) -> dict[str, Any]:
