@@ -15,18 +15,22 @@ MIN_TRAIN_WINDOWS = 4  # training windows the shortest series must keep (stride 
 SKEW_MARGIN = 0.25  # log1p must cut |skewness| by at least this much to be worth it
 
 
-def input_length_for(setting: int | None, train_spans: np.ndarray, horizon: int) -> tuple[int, str]:
-    """`data.input_length`, or (null) the preferred length shortened so that the shortest
-    training span still holds MIN_TRAIN_WINDOWS windows; at least one step."""
+def input_length_for(
+    setting: int | None, train_spans: np.ndarray, horizon: int, season: int = 1
+) -> tuple[int, str]:
+    """`data.input_length`, or (null) the preferred length (at least one season, which the
+    seasonal anchor reads) shortened so that the shortest training span still holds
+    MIN_TRAIN_WINDOWS windows; at least one step."""
     if setting is not None:
         return int(setting), "data.input_length"
+    preferred = max(PREFERRED_INPUT, season)
     shortest = int(train_spans.min())
     room = shortest - horizon - MIN_TRAIN_WINDOWS + 1
-    if room >= PREFERRED_INPUT:
-        return PREFERRED_INPUT, f"the default; the shortest training span ({shortest}) fits it"
+    if room >= preferred:
+        return preferred, f"the default; the shortest training span ({shortest}) fits it"
     length = max(1, room)
     return length, (
-        f"shortened from {PREFERRED_INPUT}: the shortest training span has {shortest} steps, "
+        f"shortened from {preferred}: the shortest training span has {shortest} steps, "
         f"and horizon {horizon} plus {MIN_TRAIN_WINDOWS} training windows must fit"
     )
 

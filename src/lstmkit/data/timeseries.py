@@ -340,7 +340,9 @@ class TimeSeriesDataModule(CsvDataModule):
         train_rows = np.zeros(len(values), dtype=bool)
         mase = np.zeros((num_series, targets))
         train_spans = np.array([n - sum(self._span_sizes(n)) for n in lengths])
-        self.input_length, why = input_length_for(self.input_setting, train_spans, self.horizon)
+        self.input_length, why = input_length_for(
+            self.input_setting, train_spans, self.horizon, season
+        )
         log.info("input_length %d (%s)", self.input_length, why)
         for s, (start, n) in enumerate(zip(starts, lengths, strict=True)):
             n_val, n_test = self._span_sizes(n)
@@ -484,7 +486,22 @@ class TimeSeriesDataModule(CsvDataModule):
             "num_targets": len(self.value_columns),
             "future_size": self.future_size,
             "num_series": max(1, len(self.series_names)),
+            "season": self.anchor_season(),
         }
+
+    def anchor_season(self) -> int:
+        """The season a seasonal anchor reads back: the data's, or 1 (the last value) when the
+        input window is shorter than one season (logged)."""
+        if self.input_length >= self.season:
+            return self.season
+        log.warning(
+            "input_length %d is shorter than the season %d: a seasonal anchor falls back to the "
+            "last value; set data.input_length >= %d to anchor at the seasonal-naive forecast.",
+            self.input_length,
+            self.season,
+            self.season,
+        )
+        return 1
 
     def task_kwargs(self) -> dict[str, Any]:
         """Facts the forecasting task needs to report in original units (plain containers)."""
