@@ -1,4 +1,5 @@
-"""Time-series defaults sized to the data: the encoder's input length and the log transform.
+"""Time-series defaults sized to the data: the encoder's input length, the log transform and
+the season the forecast is anchored at.
 
 A fixed 24-step input leaves no training window on a 36-month series once the backtest has
 taken its validation and test origins, and a user cannot know to shorten it. Both choices
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.stats import skew
+
+from lstmkit.forecast_metrics import seasonal_naive_index
 
 PREFERRED_INPUT = 24  # steps the encoder reads when the series are long enough
 MIN_TRAIN_WINDOWS = 4  # training windows the shortest series must keep (stride 1)
@@ -57,3 +60,28 @@ def log_transform_for(
         f"null: median |skewness| of the training spans {raw:.2f} raw, {logged:.2f} after log1p"
         f" (log1p when it is lower by more than {SKEW_MARGIN})"
     )
+
+
+def anchor_season_for(
+    values: np.ndarray, val_origins: np.ndarray, horizon: int, season: int, input_length: int
+) -> tuple[int, str]:
+    """The season a seasonal anchor (`model.anchor=seasonal`) reads back: the data's when its
+    seasonal-naive forecast scores at least as well as the naive one on the validation origins
+    (MAE over every target), else 1, the naive forecast; 1 when the input window is shorter
+    than one season. A choice made on validation windows, before any training."""
+    if season == 1:
+        return 1, "season 1: the naive forecast"
+    if input_length < season:
+        return 1, (
+            f"input_length {input_length} is shorter than the season {season}; set "
+            f"data.input_length >= {season} to anchor at the seasonal-naive forecast"
+        )
+    if not len(val_origins):
+        return season, "no validation origin to compare on"
+    actual = values[val_origins[:, None] + np.arange(horizon)[None, :]]
+    naive = float(np.abs(actual - values[val_origins - 1][:, None]).mean())
+    seasonal = float(
+        np.abs(actual - values[seasonal_naive_index(val_origins, horizon, season)]).mean()
+    )
+    scores = f"validation MAE: seasonal naive {seasonal:.4g}, naive {naive:.4g}"
+    return (season, scores) if seasonal <= naive else (1, f"the naive forecast; {scores}")
