@@ -33,6 +33,8 @@ every step, so one network over many series can tell them apart.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -195,7 +197,8 @@ class Seq2SeqForecaster(nn.Module):
         if not self.quantiles:
             return level
         zero = level.new_zeros(*level.shape, self.outputs)
-        return ordered(zero, self.median) + level[..., None] + self.widen
+        widen = cast(torch.Tensor, self.widen)  # a buffer: the conformal offsets
+        return ordered(zero, self.median) + level[..., None] + widen
 
     def _shift(
         self, inputs: torch.Tensor, lengths: torch.Tensor, last: torch.Tensor

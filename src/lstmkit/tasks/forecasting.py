@@ -138,7 +138,8 @@ class ForecastingTask(L.LightningModule):
         )
         kept = {k: batch[k] for k in KEPT if k in batch}
         if stage == "val" and self.anchored:  # the untrained network: the run's fallback
-            anchor = self.net.untrained(batch["inputs"], batch["lengths"])
+            net: Any = self.net  # a Seq2SeqForecaster (self.anchored checked it)
+            anchor = net.untrained(batch["inputs"], batch["lengths"])
             anchor_loss = self._loss(anchor, batch["targets"])
             self.log("val/anchor_loss", anchor_loss, batch_size=size, sync_dist=True)
             kept["anchor"] = self._median(self._original(anchor, batch["series"]))
