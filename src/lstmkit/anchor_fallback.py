@@ -48,8 +48,9 @@ def keep_anchor(
         with atomic_path(path) as tmp:
             torch.save(state, tmp)
     trainer.strategy.barrier()  # every rank tests the rewritten checkpoint
-    # the val scores of what the run now keeps (val/loss from val/anchor_loss, and so on)
-    tracker.at_best = {
+    # the val scores of what the run now keeps (val/loss from val/anchor_loss, and so on);
+    # the baselines' val scores stay beside them
+    tracker.at_best = tracker.at_best | {
         f"val/{k.removeprefix(PREFIX)}": float(v) for k, v in logged.items() if k.startswith(PREFIX)
     }
     if tracker.metric in tracker.at_best:
