@@ -77,6 +77,7 @@ def test_backtest_origins_shrink_for_a_short_series_instead_of_failing(tmp_path,
 def test_the_decoder_reads_each_future_step_and_refuses_to_run_without_them():
     torch.manual_seed(0)
     net = Seq2SeqForecaster(input_size=3, horizon=4, future_size=2, hidden_size=8)
+    torch.nn.init.normal_(net.head.weight)  # as if trained: a zero head ignores what it reads
     x, lengths = torch.randn(2, 6, 3), torch.tensor([6, 6])
     future = torch.randn(2, 4, 2)
     base = net(x, lengths, future)

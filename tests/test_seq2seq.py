@@ -34,6 +34,7 @@ def test_forecast_shapes_and_free_running_never_reads_the_target(kw):
 def test_teacher_forcing_feeds_the_truth_and_gradients_flow():
     torch.manual_seed(0)
     net = Seq2SeqForecaster(input_size=1, horizon=4, hidden_size=8)
+    torch.nn.init.normal_(net.head.weight)  # as if trained: a zero head ignores what it is fed
     inputs, lengths = torch.randn(3, 6, 1), torch.full((3,), 6)
     targets = torch.randn(3, 4, 1)
     forced = net(inputs, lengths, targets=targets, teacher_forcing=1.0)

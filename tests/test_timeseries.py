@@ -80,7 +80,14 @@ def test_scaler_is_fitted_on_the_training_span_only(tmp_path):
     other.setup()
     np.testing.assert_allclose(other.scaler.center, dm.scaler.center)
     np.testing.assert_allclose(other.scaler.scale, dm.scaler.scale)
-    sizes = {"input_size": 2, "horizon": 4, "num_targets": 1, "future_size": 0, "num_series": 1}
+    sizes = {
+        "input_size": 2,
+        "horizon": 4,
+        "num_targets": 1,
+        "future_size": 0,
+        "num_series": 1,
+        "season": 1,  # the anchor's (this series has no calendar season)
+    }
     assert dm.model_kwargs() == sizes
     ahead = module(write(tmp_path, frame), future_columns=["temp"])  # known ahead: same fit
     ahead.setup()

@@ -13,6 +13,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
+from lstmkit.anchor_fallback import keep_anchor
 from lstmkit.atomic import write_json
 from lstmkit.budget import apply_budget
 from lstmkit.callbacks.adaptive_threads import runtime_callbacks
@@ -141,6 +142,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     # the Checkpoint base class declares nothing; ours is a ModelCheckpoint
     checkpoint = cast(ModelCheckpoint | None, trainer.checkpoint_callback)
     best = checkpoint.best_model_path if checkpoint else ""
+    anchor = keep_anchor(trainer, checkpoint, tracker)  # forecasting: no epoch beat the anchor
     if cfg.get("test_after_fit", True):
         results = trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics.update({k: float(v) for k, v in (results[0] if results else {}).items()})
@@ -156,6 +158,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "max_epochs": cfg.trainer.max_epochs,  # what "complete" means to a later resume
         "global_step": trainer.global_step,
         "budget": budget,
+        "anchor": anchor,  # null, or whether the run kept the untrained anchor (and the losses)
         "val_at_best": tracker.at_best,  # the objective's best epoch (the checkpoint's, by default)
         "wall_time_s": round(time.perf_counter() - started, 2),
         "preprocessing_cache_hit": datamodule.cache_hit,

@@ -32,7 +32,7 @@ from lstmkit.data.batches import BatchDataset, batch_loader
 from lstmkit.data.readers import SeriesTable, read_series
 from lstmkit.data.replicas import Replicas
 from lstmkit.data.scalers import Scaler
-from lstmkit.data.series_defaults import input_length_for, log_transform_for
+from lstmkit.data.series_defaults import anchor_season_for, input_length_for, log_transform_for
 from lstmkit.data.split import SPLITS
 from lstmkit.data.times import infer_frequency, season_of
 from lstmkit.errors import ConfigError, DataError
@@ -240,6 +240,7 @@ class TimeSeriesDataModule(CsvDataModule):
         self.scaler_kind, self.log_transform, self.missing = scaler, log_transform, missing
         self.season_setting = None if season is None else int(season)
         self.season = self.season_setting or 1  # resolved when the data is read
+        self.anchor_season = 1  # the season model.anchor=seasonal reads back, chosen on val
         self.windows_per_epoch = windows_per_epoch
         self.balance_series = bool(balance_series)
         self.time_format, self.dayfirst = time_format, dayfirst
@@ -340,7 +341,9 @@ class TimeSeriesDataModule(CsvDataModule):
         train_rows = np.zeros(len(values), dtype=bool)
         mase = np.zeros((num_series, targets))
         train_spans = np.array([n - sum(self._span_sizes(n)) for n in lengths])
-        self.input_length, why = input_length_for(self.input_setting, train_spans, self.horizon)
+        self.input_length, why = input_length_for(
+            self.input_setting, train_spans, self.horizon, season
+        )
         log.info("input_length %d (%s)", self.input_length, why)
         for s, (start, n) in enumerate(zip(starts, lengths, strict=True)):
             n_val, n_test = self._span_sizes(n)
@@ -377,6 +380,14 @@ class TimeSeriesDataModule(CsvDataModule):
                 ranks[split].append(np.arange(len(o) - 1, -1, -1, dtype=np.int64))
             train_rows[start : start + n_train] = True
             mase[s] = mase_scale(values[start : start + n_train, :targets], season)
+        self.anchor_season, why = anchor_season_for(
+            values[:, :targets],
+            np.concatenate(origins["val"]),
+            self.horizon,
+            season,
+            self.input_length,
+        )
+        log.info("a seasonal anchor reads back %d step(s) (%s)", self.anchor_season, why)
         log_transform, why = log_transform_for(
             self.log_transform, values[train_rows, :targets], series[train_rows]
         )
@@ -429,6 +440,7 @@ class TimeSeriesDataModule(CsvDataModule):
             "input_length": self.input_length,
             "horizon": self.horizon,
             "season": season,
+            "anchor_season": self.anchor_season,
             "frequency": self.frequency,
             "scaler": scaler.to_dict(),
             "mase_scale": mase.tolist(),
@@ -443,6 +455,7 @@ class TimeSeriesDataModule(CsvDataModule):
         self.series_names = list(spec["series"])
         self.mase = np.asarray(spec["mase_scale"], dtype=np.float64)
         self.season, self.frequency = int(spec["season"]), spec.get("frequency")
+        self.anchor_season = int(spec.get("anchor_season", self.season))
         self.calendar, self.future_size = list(spec["calendar"]), int(spec["future_size"])
         self.input_length = int(spec["input_length"])  # data.input_length, or as sized to the data
         scaled, raw = np.load(folder / "scaled.npy"), np.load(folder / "raw.npy")
@@ -484,6 +497,7 @@ class TimeSeriesDataModule(CsvDataModule):
             "num_targets": len(self.value_columns),
             "future_size": self.future_size,
             "num_series": max(1, len(self.series_names)),
+            "season": self.anchor_season,
         }
 
     def task_kwargs(self) -> dict[str, Any]:

@@ -6,9 +6,16 @@ prediction (free running) or, with probability `teacher_forcing`, the true previ
 optional Luong attention looks at every encoder output at each step. `head=direct` maps the
 encoder's final state to the whole horizon at once, the simpler alternative.
 
-`relative=true` subtracts each window's last observed target value from the target inputs
-and adds it back to the forecast, so the network learns changes, not levels: a trend carries
-the series outside the training range of levels, but not of changes.
+`anchor` sets what the network's output is added to. `seasonal` (the default): step t of
+the horizon starts from the seasonal-naive forecast, the value one season before it
+(y[origin - season + (t mod season)]; season 1 is the naive forecast, the last value).
+`last`: every step starts from the window's last value. `none`: the output is the level
+itself. With an anchor the inputs are read relative to the window's last value and the
+output layer starts at zero, so an untrained network forecasts exactly the anchor and
+training moves it only as far as the training windows say: a short series, with few windows,
+no longer starts from a forecast worse than the simplest baseline. A trend carries the series
+outside the training range of levels, but not of changes. `relative` is the older switch
+(true = `last`, false = `none`), read from run folders saved before `anchor` existed.
 
 `quantiles=[0.1, 0.5, 0.9]` makes the network forecast those quantiles of each step
 (trained with the pinball loss): the output gains a last axis, one entry per quantile, and
@@ -26,6 +33,8 @@ every step, so one network over many series can tell them apart.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -34,6 +43,7 @@ from lstmkit.models.init import keras_init_rnn
 from lstmkit.models.recurrent import CELLS, RecurrentEncoder, step_mask
 
 HEADS = ("autoregressive", "direct")
+ANCHORS = ("seasonal", "last", "none")
 
 
 def ordered(raw: torch.Tensor, median: int) -> torch.Tensor:
@@ -61,7 +71,9 @@ class Seq2SeqForecaster(nn.Module):
         cell: str = "lstm",
         head: str = "autoregressive",
         attention: bool = False,
-        relative: bool = True,
+        anchor: str = "seasonal",
+        season: int = 1,
+        relative: bool | None = None,
         backend: str = "auto",
         init: str = "keras",
         quantiles: list[float] | None = None,
@@ -87,7 +99,15 @@ class Seq2SeqForecaster(nn.Module):
         self.future_size, self.series_embedding = future_size, series_embedding
         self.embedding = nn.Embedding(num_series, series_embedding) if series_embedding else None
         self.horizon, self.num_targets, self.head_kind = horizon, num_targets, head
-        self.attention, self.relative, self.cell = attention, relative, cell
+        if relative is not None:  # a run folder saved before `anchor`
+            anchor = "last" if relative else "none"
+        if anchor not in ANCHORS or season < 1:
+            raise ValueError(
+                f"model.anchor must be one of {ANCHORS} and season >= 1, got {anchor!r}, {season}"
+            )
+        self.anchor, self.season = anchor, season if anchor == "seasonal" else 1
+        self.relative = anchor != "none"
+        self.attention, self.cell = attention, cell
         self.encoder = RecurrentEncoder(
             input_size + series_embedding,
             hidden_size,
@@ -121,6 +141,9 @@ class Seq2SeqForecaster(nn.Module):
             for module in self.encoder.modules():
                 if isinstance(module, (nn.LSTM, nn.GRU)):
                     keras_init_rnn(module)
+        if self.relative:  # an untrained network forecasts the anchor itself
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(
         self,
@@ -148,17 +171,48 @@ class Seq2SeqForecaster(nn.Module):
         if self.embedding is not None:
             x = torch.cat([x, embedded[:, None].expand(-1, x.size(1), -1)], dim=-1)
         outputs, final = self.encoder(x, lengths)
+        shift = self._shift(inputs, lengths, last)  # [B, H, C]: the anchor, less the last value
         if self.head_kind == "direct":
             forecast = self.head(torch.cat([final, known.flatten(1)], dim=-1))
             forecast = forecast.view(-1, self.horizon, self.num_targets, self.outputs)
             forecast = ordered(forecast, self.median) if self.quantiles else forecast
+            forecast = forecast + shift[..., None]
         else:
             repeated = embedded[:, None].expand(-1, self.horizon, -1)
             steps = torch.cat([known, repeated], dim=-1)  # [B, H, K + E]
-            forecast = self._decode(outputs, final, lengths, last, steps, targets, teacher_forcing)
+            forecast = self._decode(
+                outputs, final, lengths, last, shift, steps, targets, teacher_forcing
+            )
         if self.relative:
             forecast = forecast + last[:, None, :, None]
         return forecast + self.widen if self.quantiles else forecast[..., 0]
+
+    def untrained(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """What this network forecasts with its output layer at zero: the anchor alone, in the
+        forward's shape. Scored on validation, it is the candidate the trained network must
+        beat (`lstmkit.anchor_fallback`)."""
+        rows = torch.arange(inputs.size(0), device=inputs.device)
+        last = inputs[rows, lengths.to(inputs.device) - 1, : self.num_targets]
+        level = self._shift(inputs, lengths, last) + (last[:, None] if self.relative else 0.0)
+        if not self.quantiles:
+            return level
+        zero = level.new_zeros(*level.shape, self.outputs)
+        widen = cast(torch.Tensor, self.widen)  # a buffer: the conformal offsets
+        return ordered(zero, self.median) + level[..., None] + widen
+
+    def _shift(
+        self, inputs: torch.Tensor, lengths: torch.Tensor, last: torch.Tensor
+    ) -> torch.Tensor:
+        """Seasonal anchor minus the last value per step [B, H, C] (zeros unless seasonal).
+
+        Step t reads the input step `length - season + (t mod season)`, which needs an input
+        at least one season long (the data module anchors at the last value otherwise)."""
+        if self.season == 1:
+            return last.new_zeros(last.size(0), self.horizon, self.num_targets)
+        back = torch.arange(self.horizon, device=inputs.device) % self.season - self.season
+        index = lengths.to(inputs.device)[:, None] + back[None, :]  # [B, H]
+        index = index[..., None].expand(-1, -1, self.num_targets)
+        return inputs[..., : self.num_targets].gather(1, index) - last[:, None]
 
     def _extra(
         self, inputs: torch.Tensor, future: torch.Tensor | None, series: torch.Tensor | None
@@ -188,6 +242,7 @@ class Seq2SeqForecaster(nn.Module):
         final: torch.Tensor,
         lengths: torch.Tensor,
         last: torch.Tensor,
+        shift: torch.Tensor,
         known: torch.Tensor,
         targets: torch.Tensor | None,
         ratio: float,
@@ -215,6 +270,7 @@ class Seq2SeqForecaster(nn.Module):
                 out = torch.cat([out, torch.einsum("bt,bth->bh", weights, memory)[:, None]], -1)
             step = self.head(out).view(-1, 1, self.num_targets, self.outputs)  # [B, 1, C, Q]
             step = ordered(step, self.median) if self.quantiles else step
+            step = step + shift[:, t : t + 1, :, None]
             steps.append(step)
             step = step[..., self.median]
             previous = step

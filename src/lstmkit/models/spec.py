@@ -21,7 +21,7 @@ from lstmkit.models.classifier import RecurrentClassifier
 from lstmkit.models.ensemble import Ensemble
 from lstmkit.models.pooling import MODES
 from lstmkit.models.recurrent import BACKENDS, CELLS
-from lstmkit.models.seq2seq import HEADS, Seq2SeqForecaster
+from lstmkit.models.seq2seq import ANCHORS, HEADS, Seq2SeqForecaster
 
 FILE = "model.json"
 FORMAT = 1
@@ -102,7 +102,9 @@ KINDS: dict[str, tuple[type[nn.Module], dict[str, Field]]] = {
             "num_targets": _size(1_000_000),
             "head": Field(str, choices=HEADS),
             "attention": Field(bool),
-            "relative": Field(bool),
+            "anchor": Field(str, choices=ANCHORS),
+            "season": _size(1_000_000),
+            "relative": Field(bool, optional=True),  # runs saved before `anchor`
             "quantiles": Field(list, 0.0, 1.0, optional=True),
             "future_size": Field(int, 0, 1_000_000),
             "num_series": _size(100_000_000),

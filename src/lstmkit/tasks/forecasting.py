@@ -2,7 +2,7 @@
 
 Val and test forecasts are turned back into original units with the fitted scaler and scored
 as MAE, RMSE, MAPE, sMAPE and MASE; the naive and seasonal-naive forecasts of the very same
-windows are scored beside them (test), so every number has its yardstick next to it; with
+windows are scored beside them (val and test), so every number has its yardstick next to it; with
 `data.backtest.ets` an exponential-smoothing forecast of each test window as well.
 
 Backtests: each window carries the rank of its forecast origin (0 = the latest). A metric is
@@ -46,6 +46,7 @@ LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "huber": F.huber_loss,
 }
 BASELINES = ("naive", "snaive", "ets")
+VAL_BASELINES = ("naive", "snaive")
 KEPT = ("actual", "naive", "snaive", "ets", "mase_scale", "history", "origin")
 
 
@@ -83,6 +84,8 @@ class ForecastingTask(L.LightningModule):
         self.baselines = tuple(b for b in BASELINES if ets or b != "ets")
         self.levels: list[float] = list(getattr(net, "quantiles", []) or [])
         self.median = getattr(net, "median", 0)
+        # an ensemble averages trained members: no anchor of its own to fall back on
+        self.anchored = bool(getattr(net, "relative", False)) and hasattr(net, "untrained")
 
     def _loss(self, forecast: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The configured loss, or the pinball loss averaged over levels with quantiles."""
@@ -90,6 +93,10 @@ class ForecastingTask(L.LightningModule):
             return self.loss_fn(forecast, targets)
         levels = torch.tensor(self.levels, dtype=forecast.dtype, device=forecast.device)
         return pinball(targets, forecast, levels).mean()
+
+    def _median(self, original: torch.Tensor) -> torch.Tensor:
+        """The point forecast: the median of a quantile forecast."""
+        return original[..., self.median] if self.levels else original
 
     def _original(self, forecast: torch.Tensor, series: torch.Tensor) -> torch.Tensor:
         """Scaled forecasts (any quantile axis last) back in original units."""
@@ -130,8 +137,14 @@ class ForecastingTask(L.LightningModule):
             f"{stage}/loss", loss, on_epoch=True, prog_bar=True, batch_size=size, sync_dist=True
         )
         kept = {k: batch[k] for k in KEPT if k in batch}
+        if stage == "val" and self.anchored:  # the untrained network: the run's fallback
+            net: Any = self.net  # a Seq2SeqForecaster (self.anchored checked it)
+            anchor = net.untrained(batch["inputs"], batch["lengths"])
+            anchor_loss = self._loss(anchor, batch["targets"])
+            self.log("val/anchor_loss", anchor_loss, batch_size=size, sync_dist=True)
+            kept["anchor"] = self._median(self._original(anchor, batch["series"]))
         original = self._original(forecast.detach(), batch["series"])
-        kept["forecast"] = original[..., self.median] if self.levels else original
+        kept["forecast"] = self._median(original)
         if self.levels:
             kept["quantiles"] = original
             kept["scaled"], kept["targets"] = forecast.detach(), batch["targets"]
@@ -147,7 +160,9 @@ class ForecastingTask(L.LightningModule):
         """Per origin, the sums behind each metric: name -> [origins, len(SUMS)] (quantiles:
         [origins, ...] of `quantile_sums`), added across DDP ranks."""
         count = self.origins.get(stage, 1)
-        names = ("forecast",) + (self.baselines if stage == "test" else ())
+        # naive and seasonal naive on validation too: the yardstick a default is chosen by
+        baselines = self.baselines if stage == "test" else (*VAL_BASELINES, "anchor")
+        names = ("forecast",) + tuple(b for b in baselines if b in seen)
         ref = seen["actual"]
         width = 1 + 2 * len(intervals(self.levels))
         out = {n: ref.new_zeros(count, len(SUMS)) for n in names}

@@ -1,0 +1,65 @@
+"""Keep the untrained anchor when no trained epoch beats it on validation.
+
+An anchored forecaster (`model.anchor`) with its output layer at zero forecasts the
+seasonal-naive (or naive) values. On a short series a trained network can end up worse than
+that on every validation epoch; the run then keeps the anchor: the best checkpoint's output
+layer is zeroed, so test, predict and ONNX export all use the anchor. This is a choice made
+on validation, like picking the best epoch, and metrics.json says it was made.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from lstmkit.atomic import atomic_path
+from lstmkit.callbacks.best_metric import BestMetric
+
+log = logging.getLogger(__name__)
+HEAD = ("net.head.weight", "net.head.bias")
+PREFIX = "val/anchor_"
+
+
+def keep_anchor(
+    trainer: L.Trainer, checkpoint: ModelCheckpoint | None, tracker: BestMetric
+) -> dict[str, Any] | None:
+    """Zero the best checkpoint's output layer if the anchor's val loss is lower than the
+    best epoch's; returns what metrics.json records about the choice (None: nothing logged)."""
+    logged = trainer.callback_metrics
+    if PREFIX + "loss" not in logged or checkpoint is None or not checkpoint.best_model_path:
+        return None
+    if checkpoint.monitor != "val/loss" or checkpoint.best_model_score is None:
+        return None  # another monitor: the anchor has no score on its scale
+    anchor, trained = float(logged[PREFIX + "loss"]), float(checkpoint.best_model_score)
+    kept = anchor < trained
+    choice = {"kept": "anchor" if kept else "trained", "val_loss": anchor, "trained": trained}
+    if not kept:
+        return choice
+    path = Path(checkpoint.best_model_path)
+    if trainer.is_global_zero:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        for key in HEAD:
+            state["state_dict"][key].zero_()
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    trainer.strategy.barrier()  # every rank tests the rewritten checkpoint
+    # the val scores of what the run now keeps (val/loss from val/anchor_loss, and so on);
+    # the baselines' val scores stay beside them
+    tracker.at_best = tracker.at_best | {
+        f"val/{k.removeprefix(PREFIX)}": float(v) for k, v in logged.items() if k.startswith(PREFIX)
+    }
+    if tracker.metric in tracker.at_best:
+        tracker.best = tracker.at_best[tracker.metric]
+    log.warning(
+        "no trained epoch beat the untrained anchor on validation (val/loss %.4g vs best epoch "
+        "%.4g): keeping the anchor (the seasonal-naive / naive forecast); %s now holds it",
+        anchor,
+        trained,
+        path,
+    )
+    return choice
