@@ -120,6 +120,8 @@ def build_tokenizer(cfg: TokenizerConfig) -> tuple[Tokenizer, trainers.Trainer]:
     """An untrained tokenizer and its trainer for the configured model."""
     special = [PAD, UNK]
     size, min_freq = cfg.vocab_size, cfg.min_frequency
+    if isinstance(size, str) or isinstance(min_freq, str):
+        raise ValueError("tokenizer vocab_size / min_frequency 'auto' must be decided first")
     trainer: trainers.Trainer
     if cfg.model in ("word", "char"):  # char: a word-level vocabulary over single characters
         tok = Tokenizer(models.WordLevel(unk_token=UNK))

@@ -97,7 +97,7 @@ def run_bidirectional(forward: nn.Module, backward: nn.Module, x: torch.Tensor) 
     concatenation and a mask; the weights stay in their two modules (state_dict unchanged).
     """
     rnn = cast(nn.LSTM, forward)  # nn.LSTM or nn.GRU: the same flat-weights layout
-    weights = [*rnn._flat_weights, *cast(nn.LSTM, backward)._flat_weights]
+    weights = cast(list[torch.Tensor], [*rnn._flat_weights, *cast(nn.LSTM, backward)._flat_weights])
     h0 = x.new_zeros(2, x.size(1), rnn.hidden_size)
     args = (weights, rnn.bias, 1, 0.0, rnn.training, True, False)
     if isinstance(forward, nn.LSTM):
