@@ -117,3 +117,17 @@ def test_a_run_worse_than_its_anchor_on_validation_keeps_the_anchor(tmp_path):
     state = torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)["state_dict"]
     assert not state["net.head.weight"].any() and not state["net.head.bias"].any()
     assert "keeping the anchor" in (run / "train.log").read_text()
+
+
+def test_a_kept_anchor_has_its_intervals_recalibrated_on_validation(tmp_path):
+    # on a purely seasonal series the anchored median is exact, so the untrained gaps already
+    # cover every validation point: recalibrating for the anchor gives zero offsets, whatever
+    # the trained epoch's offsets were
+    run = anchor_run(tmp_path, "optimizer.lr=0.1", "model.quantiles=[0.1,0.5,0.9]", trend=False)
+    report = json.loads((run / "metrics.json").read_text())
+    assert report["anchor"]["kept"] == "anchor", report["anchor"]
+    state = torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)["state_dict"]
+    assert not state["net.head.weight"].any()
+    assert torch.equal(state["net.widen"], torch.zeros(3))
+    assert "widened again on validation" in (run / "train.log").read_text()
+    assert report["metrics"]["test/coverage_80"] == 1.0

@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
-from lstmkit.anchor_fallback import keep_anchor
+from lstmkit.anchor_fallback import keep_anchor, recalibrate_kept_anchor
 from lstmkit.atomic import write_json
 from lstmkit.budget import apply_budget
 from lstmkit.callbacks.adaptive_threads import runtime_callbacks
@@ -143,6 +143,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     checkpoint = cast(ModelCheckpoint | None, trainer.checkpoint_callback)
     best = checkpoint.best_model_path if checkpoint else ""
     anchor = keep_anchor(trainer, checkpoint, tracker)  # forecasting: no epoch beat the anchor
+    if anchor and anchor["kept"] == "anchor" and getattr(task.net, "quantiles", None):
+        recalibrate_kept_anchor(trainer, task, datamodule, best)
     if cfg.get("test_after_fit", True):
         results = trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics.update({k: float(v) for k, v in (results[0] if results else {}).items()})
