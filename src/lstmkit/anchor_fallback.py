@@ -25,6 +25,23 @@ HEAD = ("net.head.weight", "net.head.bias")
 PREFIX = "val/anchor_"
 
 
+def rewrite_weights(
+    trainer: L.Trainer, path: Path, tensors: dict[str, torch.Tensor | None]
+) -> None:
+    """Replace tensors of a checkpoint's state_dict (None: zero it) on rank 0, atomically;
+    every rank waits, so all of them then read the rewritten file."""
+    if trainer.is_global_zero:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        for key, value in tensors.items():
+            if value is None:
+                state["state_dict"][key].zero_()
+            else:
+                state["state_dict"][key] = value
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    trainer.strategy.barrier()
+
+
 def keep_anchor(
     trainer: L.Trainer, checkpoint: ModelCheckpoint | None, tracker: BestMetric
 ) -> dict[str, Any] | None:
@@ -41,13 +58,7 @@ def keep_anchor(
     if not kept:
         return choice
     path = Path(checkpoint.best_model_path)
-    if trainer.is_global_zero:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        for key in HEAD:
-            state["state_dict"][key].zero_()
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
-    trainer.strategy.barrier()  # every rank tests the rewritten checkpoint
+    rewrite_weights(trainer, path, {key: None for key in HEAD})  # None: zeroed
     # the val scores of what the run now keeps (val/loss from val/anchor_loss, and so on);
     # the baselines' val scores stay beside them
     tracker.at_best = tracker.at_best | {
@@ -76,10 +87,5 @@ def recalibrate_kept_anchor(
     """
     trainer.validate(task, datamodule=datamodule, ckpt_path=path, verbose=False)
     widen = cast(torch.Tensor, getattr(task, "net").widen)  # noqa: B009 (a buffer)
-    if trainer.is_global_zero:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state["state_dict"]["net.widen"] = widen.detach().cpu().clone()
-        with atomic_path(Path(path)) as tmp:
-            torch.save(state, tmp)
-    trainer.strategy.barrier()
+    rewrite_weights(trainer, Path(path), {"net.widen": widen.detach().cpu().clone()})
     log.info("kept anchor: its intervals were widened again on validation (%s)", widen.tolist())
