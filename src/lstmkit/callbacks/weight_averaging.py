@@ -45,15 +45,21 @@ class WeightEMA(WeightAveraging):
             raise ConfigError(
                 f"callbacks.weight_averaging.memory_epochs must be > 0, got {memory_epochs}."
             )
-        super().__init__(avg_fn=self._average)
+        # one foreach lerp over all tensors: a per-tensor avg_fn costs four passes (sub, mul,
+        # add, copy) over the embedding each step, 7% of a BBC step at 1 thread
+        super().__init__(multi_avg_fn=self._average)
         self.memory_epochs, self.fixed = memory_epochs, decay
         self.decay: float | None = decay
 
     def _average(
-        self, averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor
-    ) -> torch.Tensor:
+        self,
+        averaged: list[torch.Tensor],
+        current: list[torch.Tensor],
+        num_averaged: torch.Tensor,
+    ) -> None:
+        """averaged <- averaged + (current - averaged) * (1 - decay), in place."""
         assert self.decay is not None, "the decay is set when training starts"
-        return averaged + (current - averaged) * (1.0 - self.decay)
+        torch._foreach_lerp_(averaged, current, 1.0 - self.decay)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.fixed is not None:

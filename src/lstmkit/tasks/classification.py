@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from lstmkit.tasks.optim import configure
+from lstmkit.tasks.optim import ClipWhenOver, configure
 
 STAGES = ("train", "val", "test")
 
 
-class ClassificationTask(L.LightningModule):
+class ClassificationTask(ClipWhenOver):
     """Cross-entropy (optional label smoothing, class weights), accuracy and macro-F1 per stage."""
 
     class_weight: torch.Tensor | None  # a buffer (None without class weights)
@@ -86,9 +85,17 @@ class ClassificationTask(L.LightningModule):
             batch_size=batch_size,
             sync_dist=stage != "train",
         )
-        self.log_dict(
-            metrics, on_step=False, on_epoch=True, prog_bar=stage != "train", batch_size=batch_size
-        )
+        # logging a Metric moves it to the batch's device on every call (a module walk, ~2% of
+        # a training step); its value is computed once at the epoch's end either way, so a
+        # training epoch logs it on its last batch only
+        if stage != "train" or self.trainer.is_last_batch:
+            self.log_dict(
+                metrics,
+                on_step=False,
+                on_epoch=True,
+                prog_bar=stage != "train",
+                batch_size=batch_size,
+            )
         return loss
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

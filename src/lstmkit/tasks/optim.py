@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import lightning as L
 import torch
 
 
@@ -41,3 +42,35 @@ def configure(
     if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
         config["monitor"] = scheduler.get("monitor") or monitor
     return {"optimizer": opt, "lr_scheduler": config}
+
+
+class ClipWhenOver(L.LightningModule):
+    """Norm clipping that leaves gradients alone when they are under the limit (on CPU).
+
+    torch's `clip_grad_norm_` multiplies every gradient by min(1, limit / norm) at every step,
+    a read and a write of all of them even when the factor is 1: for the BBC model's
+    embedding that is ~2% of a CPU training step. On CPU the norm is read on the host anyway,
+    so the multiply runs only when it changes something (the same numbers); on an accelerator
+    reading the norm would stall the queue, and Lightning's own clipping runs.
+    """
+
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        if not gradient_clip_val or gradient_clip_algorithm not in (None, "norm"):
+            return super().configure_gradient_clipping(
+                optimizer, gradient_clip_val, gradient_clip_algorithm
+            )
+        if self.device.type != "cpu":
+            return super().configure_gradient_clipping(optimizer, gradient_clip_val, "norm")
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        if not params:
+            return None
+        norm = torch.nn.utils.get_total_norm([p.grad for p in params])
+        # torch's factor is limit / (norm + 1e-6), clamped to 1: below that it is exactly 1
+        if not float(norm) + 1e-6 <= gradient_clip_val:  # NaN and inf clip, as in torch
+            torch.nn.utils.clip_grads_with_norm_(params, gradient_clip_val, norm)
+        return None
