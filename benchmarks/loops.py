@@ -47,7 +47,7 @@ def train_epoch(
 ) -> int:
     """One epoch of forward, cross-entropy, backward, clip, Adam step; returns non-pad tokens.
 
-    Runs on the model's device; `bf16` wraps forward and loss in bfloat16 autocast (GPU).
+    Runs on the model's device; `bf16` wraps forward and loss in bfloat16 autocast.
     """
     model.train()
     device = next(model.parameters()).device

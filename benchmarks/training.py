@@ -77,7 +77,7 @@ def raw_loop(epochs: int, seed: int = 42, bf16: bool = False) -> dict:
     samples = [
         median_time(
             lambda e=e: train_epoch(
-                model, bucketed_batches(train, 32, seed, e), optimizer=optimizer
+                model, bucketed_batches(train, 32, seed, e), optimizer=optimizer, bf16=bf16
             ),
             1,
         )[0]
