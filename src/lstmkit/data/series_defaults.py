@@ -2,8 +2,9 @@
 the season and smoothing the forecast is anchored at.
 
 A fixed 24-step input leaves no training window on a 36-month series once the backtest has
-taken its validation and test origins, and a user cannot know to shorten it. Both choices
-here look at the training spans only (never val or test), and say what they chose and why.
+taken its validation and test origins, and a user cannot know to shorten it. The input
+length and the log transform look at the training spans only, the anchor at the validation
+origins (never test), and each says what it chose and why.
 """
 
 from __future__ import annotations
