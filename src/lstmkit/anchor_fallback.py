@@ -1,7 +1,8 @@
 """Keep the untrained anchor when no trained epoch beats it on validation.
 
 An anchored forecaster (`model.anchor`) with its output layer at zero forecasts the
-seasonal-naive (or naive) values. On a short series a trained network can end up worse than
+seasonal-naive (or naive) values, exponentially smoothed over past seasons when its alpha is
+below 1 (`models/smoothing.py`). On a short series a trained network can end up worse than
 that on every validation epoch; the run then keeps the anchor: the best checkpoint's output
 layer is zeroed, so test, predict and ONNX export all use the anchor. This is a choice made
 on validation, like picking the best epoch, and metrics.json says it was made.
@@ -68,7 +69,8 @@ def keep_anchor(
         tracker.best = tracker.at_best[tracker.metric]
     log.warning(
         "no trained epoch beat the untrained anchor on validation (val/loss %.4g vs best epoch "
-        "%.4g): keeping the anchor (the seasonal-naive / naive forecast); %s now holds it",
+        "%.4g): keeping the anchor (the (seasonal) naive forecast, smoothed if its alpha < 1); "
+        "%s now holds it",
         anchor,
         trained,
         path,

@@ -86,6 +86,7 @@ RULES: dict[str, Rule] = {
     "data.horizon": WHOLE,
     "data.stride": WHOLE,
     "data.season": Rule(int, 1, nullable=True),
+    "data.anchor_alpha": Rule(float, 0.01, 1, nullable=True),
     "data.val_size": Rule(float, 0, nullable=True),
     "data.test_size": Rule(float, 0, nullable=True),
     "data.backtest.windows": Rule(int, 1, nullable=True),

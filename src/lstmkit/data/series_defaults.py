@@ -1,17 +1,19 @@
 """Time-series defaults sized to the data: the encoder's input length, the log transform and
-the season the forecast is anchored at.
+the season and smoothing the forecast is anchored at.
 
 A fixed 24-step input leaves no training window on a 36-month series once the backtest has
-taken its validation and test origins, and a user cannot know to shorten it. Both choices
-here look at the training spans only (never val or test), and say what they chose and why.
+taken its validation and test origins, and a user cannot know to shorten it. The input
+length and the log transform look at the training spans only, the anchor at the validation
+origins (never test), and each says what it chose and why.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.stats import skew
 
-from lstmkit.forecast_metrics import seasonal_naive_index
+from lstmkit.models.smoothing import ALPHAS, smoothed_anchor
 
 PREFERRED_INPUT = 24  # steps the encoder reads when the series are long enough
 MIN_TRAIN_WINDOWS = 4  # training windows the shortest series must keep (stride 1)
@@ -62,26 +64,50 @@ def log_transform_for(
     )
 
 
-def anchor_season_for(
-    values: np.ndarray, val_origins: np.ndarray, horizon: int, season: int, input_length: int
-) -> tuple[int, str]:
-    """The season a seasonal anchor (`model.anchor=seasonal`) reads back: the data's when its
-    seasonal-naive forecast scores at least as well as the naive one on the validation origins
-    (MAE over every target), else 1, the naive forecast; 1 when the input window is shorter
-    than one season. A choice made on validation windows, before any training."""
-    if season == 1:
-        return 1, "season 1: the naive forecast"
-    if input_length < season:
-        return 1, (
-            f"input_length {input_length} is shorter than the season {season}; set "
-            f"data.input_length >= {season} to anchor at the seasonal-naive forecast"
+def anchor_for(
+    values: np.ndarray,
+    val_origins: np.ndarray,
+    horizon: int,
+    season: int,
+    input_length: int,
+    alpha: float | None = None,
+    log: bool = False,
+) -> tuple[int, float, str]:
+    """The season a seasonal anchor (`model.anchor=seasonal`) reads back and its smoothing
+    `alpha` (`data.anchor_alpha`; null = chosen here): the pair whose anchor scores the lowest
+    MAE (original units, every target) on the validation origins, among the data's season and
+    1 (naive) and the alphas of ALPHAS; ties keep the data's season and the larger alpha. The
+    season is 1 when the input window is shorter than one season. Made on validation windows,
+    before any training; the anchor is smoothed where the network smooths it (after log1p)."""
+    alphas = ALPHAS if alpha is None else (float(alpha),)
+    if season > 1 and input_length < season:
+        return (
+            1,
+            alphas[0],
+            (
+                f"input_length {input_length} is shorter than the season {season}; set "
+                f"data.input_length >= {season} to anchor at the seasonal-naive forecast"
+            ),
         )
     if not len(val_origins):
-        return season, "no validation origin to compare on"
+        return season, alphas[0], "no validation origin to compare on"
     actual = values[val_origins[:, None] + np.arange(horizon)[None, :]]
-    naive = float(np.abs(actual - values[val_origins - 1][:, None]).mean())
-    seasonal = float(
-        np.abs(actual - values[seasonal_naive_index(val_origins, horizon, season)]).mean()
+    past = val_origins[:, None] + np.arange(-input_length, 0)[None, :]
+    window = torch.from_numpy(np.log1p(values[past]) if log else values[past].astype(np.float64))
+    lengths = torch.full((len(val_origins),), input_length)
+    scores: dict[tuple[int, float], float] = {}
+    for s in dict.fromkeys((season, 1)):
+        for a in alphas:
+            anchor = smoothed_anchor(window, lengths, horizon, s, a).numpy()
+            scores[s, a] = float(np.abs(actual - (np.expm1(anchor) if log else anchor)).mean())
+    best = min(scores.values())  # the first of equals (to rounding): dicts keep their order
+    chosen = next(key for key, score in scores.items() if score <= best * (1 + 1e-9) + 1e-12)
+    said = ", ".join(
+        f"{name} {scores[key]:.4g}"
+        for name, key in (("seasonal naive", (season, 1.0)), ("naive", (1, 1.0)))
+        if key in scores
     )
-    scores = f"validation MAE: seasonal naive {seasonal:.4g}, naive {naive:.4g}"
-    return (season, scores) if seasonal <= naive else (1, f"the naive forecast; {scores}")
+    return *chosen, (
+        f"validation MAE {scores[chosen]:.4g} at season {chosen[0]}, alpha {chosen[1]:g} "
+        f"({'data.anchor_alpha' if alpha is not None else 'alpha chosen from 0.1..1'}; {said})"
+    )

@@ -32,7 +32,7 @@ from lstmkit.data.batches import BatchDataset, batch_loader
 from lstmkit.data.readers import SeriesTable, read_series
 from lstmkit.data.replicas import Replicas
 from lstmkit.data.scalers import Scaler
-from lstmkit.data.series_defaults import anchor_season_for, input_length_for, log_transform_for
+from lstmkit.data.series_defaults import anchor_for, input_length_for, log_transform_for
 from lstmkit.data.split import SPLITS
 from lstmkit.data.times import infer_frequency, season_of
 from lstmkit.errors import ConfigError, DataError
@@ -204,6 +204,7 @@ class TimeSeriesDataModule(CsvDataModule):
         log_transform: bool | None = False,
         missing: str = "error",
         season: int | None = None,
+        anchor_alpha: float | None = None,
         windows_per_epoch: int | None = None,
         balance_series: bool = False,
         time_format: str | None = None,
@@ -241,6 +242,8 @@ class TimeSeriesDataModule(CsvDataModule):
         self.season_setting = None if season is None else int(season)
         self.season = self.season_setting or 1  # resolved when the data is read
         self.anchor_season = 1  # the season model.anchor=seasonal reads back, chosen on val
+        self.alpha_setting = None if anchor_alpha is None else float(anchor_alpha)
+        self.anchor_alpha = 1.0  # its smoothing: data.anchor_alpha, or chosen on val
         self.windows_per_epoch = windows_per_epoch
         self.balance_series = bool(balance_series)
         self.time_format, self.dayfirst = time_format, dayfirst
@@ -257,6 +260,7 @@ class TimeSeriesDataModule(CsvDataModule):
             "values": [self.value_columns, self.covariate_columns, self.missing],
             "future": [self.future_columns, self.calendar_setting],
             "windows": [self.input_setting, self.horizon, self.stride, self.season_setting],
+            "anchor": self.alpha_setting,
             "split": [self.val_size, self.test_size, self.backtest.to_dict()],
             "scaler": [self.scaler_kind, self.log_transform],
         }
@@ -380,18 +384,25 @@ class TimeSeriesDataModule(CsvDataModule):
                 ranks[split].append(np.arange(len(o) - 1, -1, -1, dtype=np.int64))
             train_rows[start : start + n_train] = True
             mase[s] = mase_scale(values[start : start + n_train, :targets], season)
-        self.anchor_season, why = anchor_season_for(
+        log_transform, why = log_transform_for(
+            self.log_transform, values[train_rows, :targets], series[train_rows]
+        )
+        log.info("log1p on the targets: %s (%s)", "yes" if log_transform else "no", why)
+        self.anchor_season, self.anchor_alpha, why = anchor_for(
             values[:, :targets],
             np.concatenate(origins["val"]),
             self.horizon,
             season,
             self.input_length,
+            self.alpha_setting,
+            log_transform,
         )
-        log.info("a seasonal anchor reads back %d step(s) (%s)", self.anchor_season, why)
-        log_transform, why = log_transform_for(
-            self.log_transform, values[train_rows, :targets], series[train_rows]
+        log.info(
+            "a seasonal anchor reads back %d step(s), smoothed with alpha %g (%s)",
+            self.anchor_season,
+            self.anchor_alpha,
+            why,
         )
-        log.info("log1p on the targets: %s (%s)", "yes" if log_transform else "no", why)
         scaler = Scaler.fit(
             self.scaler_kind,
             values[train_rows],
@@ -441,6 +452,7 @@ class TimeSeriesDataModule(CsvDataModule):
             "horizon": self.horizon,
             "season": season,
             "anchor_season": self.anchor_season,
+            "anchor_alpha": self.anchor_alpha,
             "frequency": self.frequency,
             "scaler": scaler.to_dict(),
             "mase_scale": mase.tolist(),
@@ -456,6 +468,7 @@ class TimeSeriesDataModule(CsvDataModule):
         self.mase = np.asarray(spec["mase_scale"], dtype=np.float64)
         self.season, self.frequency = int(spec["season"]), spec.get("frequency")
         self.anchor_season = int(spec.get("anchor_season", self.season))
+        self.anchor_alpha = float(spec.get("anchor_alpha", 1.0))
         self.calendar, self.future_size = list(spec["calendar"]), int(spec["future_size"])
         self.input_length = int(spec["input_length"])  # data.input_length, or as sized to the data
         scaled, raw = np.load(folder / "scaled.npy"), np.load(folder / "raw.npy")
@@ -498,6 +511,7 @@ class TimeSeriesDataModule(CsvDataModule):
             "future_size": self.future_size,
             "num_series": max(1, len(self.series_names)),
             "season": self.anchor_season,
+            "anchor_alpha": self.anchor_alpha,
         }
 
     def task_kwargs(self) -> dict[str, Any]:

@@ -10,7 +10,10 @@ encoder's final state to the whole horizon at once, the simpler alternative.
 the horizon starts from the seasonal-naive forecast, the value one season before it
 (y[origin - season + (t mod season)]; season 1 is the naive forecast, the last value).
 `last`: every step starts from the window's last value. `none`: the output is the level
-itself. With an anchor the inputs are read relative to the window's last value and the
+itself. `anchor_alpha` < 1 smooths the seasonal anchor: step t averages the values of its
+phase over the seasons the window holds, weights alpha * (1 - alpha)^k for k seasons further
+back (`models/smoothing.py`; 1, the default and what older run folders load as, is seasonal
+naive itself). With an anchor the inputs are read relative to the window's last value and the
 output layer starts at zero, so an untrained network forecasts exactly the anchor and
 training moves it only as far as the training windows say: a short series, with few windows,
 no longer starts from a forecast worse than the simplest baseline. A trend carries the series
@@ -41,6 +44,7 @@ from torch import nn
 
 from lstmkit.models.init import keras_init_rnn
 from lstmkit.models.recurrent import CELLS, RecurrentEncoder, step_mask
+from lstmkit.models.smoothing import smoothed_anchor
 
 HEADS = ("autoregressive", "direct")
 ANCHORS = ("seasonal", "last", "none")
@@ -73,6 +77,7 @@ class Seq2SeqForecaster(nn.Module):
         attention: bool = False,
         anchor: str = "seasonal",
         season: int = 1,
+        anchor_alpha: float = 1.0,
         relative: bool | None = None,
         backend: str = "auto",
         init: str = "keras",
@@ -101,11 +106,14 @@ class Seq2SeqForecaster(nn.Module):
         self.horizon, self.num_targets, self.head_kind = horizon, num_targets, head
         if relative is not None:  # a run folder saved before `anchor`
             anchor = "last" if relative else "none"
-        if anchor not in ANCHORS or season < 1:
+        if anchor not in ANCHORS or season < 1 or not 0 < anchor_alpha <= 1:
             raise ValueError(
-                f"model.anchor must be one of {ANCHORS} and season >= 1, got {anchor!r}, {season}"
+                f"model.anchor must be one of {ANCHORS}, season >= 1 and 0 < anchor_alpha <= 1, "
+                f"got {anchor!r}, {season}, {anchor_alpha}"
             )
-        self.anchor, self.season = anchor, season if anchor == "seasonal" else 1
+        seasonal = anchor == "seasonal"
+        self.anchor, self.season = anchor, season if seasonal else 1
+        self.anchor_alpha = float(anchor_alpha) if seasonal else 1.0
         self.relative = anchor != "none"
         self.attention, self.cell = attention, cell
         self.encoder = RecurrentEncoder(
@@ -205,14 +213,15 @@ class Seq2SeqForecaster(nn.Module):
     ) -> torch.Tensor:
         """Seasonal anchor minus the last value per step [B, H, C] (zeros unless seasonal).
 
-        Step t reads the input step `length - season + (t mod season)`, which needs an input
-        at least one season long (the data module anchors at the last value otherwise)."""
-        if self.season == 1:
+        Step t reads the input steps `length - season * (k + 1) + (t mod season)`, which needs
+        an input at least one season long (the data module anchors at the last value
+        otherwise); with anchor_alpha = 1 only k = 0, the seasonal-naive value."""
+        if self.season == 1 and self.anchor_alpha == 1:
             return last.new_zeros(last.size(0), self.horizon, self.num_targets)
-        back = torch.arange(self.horizon, device=inputs.device) % self.season - self.season
-        index = lengths.to(inputs.device)[:, None] + back[None, :]  # [B, H]
-        index = index[..., None].expand(-1, -1, self.num_targets)
-        return inputs[..., : self.num_targets].gather(1, index) - last[:, None]
+        values = inputs[..., : self.num_targets]
+        lengths = lengths.to(inputs.device)
+        anchor = smoothed_anchor(values, lengths, self.horizon, self.season, self.anchor_alpha)
+        return anchor - last[:, None]
 
     def _extra(
         self, inputs: torch.Tensor, future: torch.Tensor | None, series: torch.Tensor | None

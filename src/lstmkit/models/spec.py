@@ -104,6 +104,7 @@ KINDS: dict[str, tuple[type[nn.Module], dict[str, Field]]] = {
             "attention": Field(bool),
             "anchor": Field(str, choices=ANCHORS),
             "season": _size(1_000_000),
+            "anchor_alpha": Field(float, 0.01, 1.0),  # absent in runs from before it: 1
             "relative": Field(bool, optional=True),  # runs saved before `anchor`
             "quantiles": Field(list, 0.0, 1.0, optional=True),
             "future_size": Field(int, 0, 1_000_000),
