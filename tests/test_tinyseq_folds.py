@@ -11,7 +11,7 @@ from helpers import ROOT, long_frame, run_train, trained_run
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 
-from lstmkit.cv_ensemble import FOLDS, fold_count
+from lstmkit.cv_ensemble import FOLDS, fold_config, fold_count
 from lstmkit.data.folds import check_fold, stratified_folds
 from lstmkit.data.sequences import SequenceDataModule
 from lstmkit.errors import ConfigError
@@ -104,6 +104,17 @@ def test_the_rule_counts_training_sequences_and_the_user_decides(tmp_path):
         fold_count(compose_cfg(tmp_path, "ensemble.folds=1"))
     with pytest.raises(ConfigError, match="choose one kind of ensemble"):
         fold_count(compose_cfg(tmp_path, "ensemble.folds=3", "ensemble.size=2"))
+
+
+def test_members_keep_their_last_weights_unless_told_to_choose(tmp_path):
+    last = fold_config(compose_cfg(tmp_path), 2, FOLDS, tmp_path / "m2")
+    assert (last.data.folds, last.data.fold, last.ensemble.folds) == (FOLDS, 2, 0)
+    assert last.callbacks.early_stopping is None and last.callbacks.model_checkpoint.monitor is None
+    best = fold_config(compose_cfg(tmp_path, "ensemble.keep=best"), 2, FOLDS, tmp_path / "m2")
+    assert best.callbacks.model_checkpoint.monitor == best.callbacks.early_stopping.monitor
+    assert best.callbacks.model_checkpoint.monitor == "val/loss"
+    with pytest.raises(ConfigError, match="ensemble.keep must be last or best, got 'first'"):
+        fold_config(compose_cfg(tmp_path, "ensemble.keep=first"), 0, FOLDS, tmp_path / "m0")
 
 
 def test_text_data_refuses_folds(tmp_path):

@@ -66,11 +66,23 @@ def training_sequences(cfg: DictConfig) -> int:
 
 
 def fold_config(cfg: DictConfig, fold: int, folds: int, folder: Path) -> DictConfig:
-    """Member `fold`: its own seed, folder and validation fold; one preprocessing for all."""
+    """Member `fold`: its own seed, folder and validation fold; one preprocessing for all.
+
+    `ensemble.keep=last` (the default): the member trains its whole budget and keeps its last
+    weights, its fold only scores it; `best`: it stops early and keeps its best epoch on it.
+    """
+    keep = (cfg.get("ensemble") or {}).get("keep", "last")
+    if keep not in ("last", "best"):
+        raise ConfigError(f"ensemble.keep must be last or best, got {keep!r}.")
     member = member_config(cfg, fold, folder)
     with open_dict(member):
         member.data.folds, member.data.fold = folds, fold
         member.ensemble.folds = 0
+        callbacks = member.get("callbacks") or {}
+        if keep == "last" and callbacks.get("model_checkpoint"):
+            member.callbacks.model_checkpoint.monitor = None  # best.ckpt = the last epoch's
+        if keep == "last" and callbacks.get("early_stopping"):
+            member.callbacks.early_stopping = None
     return member
 
 
@@ -119,6 +131,7 @@ def train_cv_ensemble(
         "size": folds,
         "folds": folds,
         "reason": why,
+        "keep": (cfg.get("ensemble") or {}).get("keep", "last"),
         "val": "out of fold: each member on its own fold, weighted by fold size",
         "members": [str(folder.relative_to(out)) for folder in folders],
     }
