@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
@@ -62,7 +62,7 @@ def training_sequences(cfg: DictConfig) -> int:
     datamodule: CsvDataModule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    return sum(len(datamodule.splits[split]) for split in ("train", "val"))  # type: ignore[arg-type]
+    return sum(len(cast(Sized, datamodule.splits[split])) for split in ("train", "val"))
 
 
 def fold_config(cfg: DictConfig, fold: int, folds: int, folder: Path) -> DictConfig:
@@ -94,7 +94,7 @@ def out_of_fold(
     total: dict[str, float] = {}
     count = 0
     for folder, datamodule in zip(folders, datamodules, strict=True):
-        size = len(datamodule.splits["val"])  # type: ignore[arg-type]
+        size = len(cast(Sized, datamodule.splits["val"]))
         for key, value in score(cfg, load_run(folder).net, datamodule, ("validate",)).items():
             total[key] = total.get(key, 0.0) + value * size
         count += size
