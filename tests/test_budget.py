@@ -28,6 +28,7 @@ def sequence_overrides(tmp_path, *extra: str) -> list[str]:
         "model.hidden_size=8",
         "trainer.max_epochs=2",
         "callbacks.early_stopping=null",
+        "ensemble.folds=0",  # one run's budget, not a cross-validated ensemble's
         *(q for q in QUIET if q.split("=", 1)[0] not in given),
         *extra,
     ]

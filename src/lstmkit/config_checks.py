@@ -79,6 +79,7 @@ RULES: dict[str, Rule] = {
     "budget.min_steps": Rule(int, 0),
     "ensemble.size": Rule(int, 1, 64),
     "ensemble.top_k": Rule(int, 1, 64),
+    "ensemble.folds": Rule(int, 0, 64, nullable=True),
     "data.num_workers": Rule(int, 0),
     "data.pool_factor": WHOLE,
     "data.patch": Rule(int, 1, nullable=True),

@@ -43,8 +43,13 @@ def member_config(cfg: DictConfig, index: int, folder: Path) -> DictConfig:
     return member
 
 
-def score(cfg: DictConfig, net: torch.nn.Module, datamodule: CsvDataModule) -> dict[str, float]:
-    """Validation and test metrics of `net` through the run's own task and data."""
+def score(
+    cfg: DictConfig,
+    net: torch.nn.Module,
+    datamodule: CsvDataModule,
+    stages: tuple[str, ...] = ("validate", "test"),
+) -> dict[str, float]:
+    """Validation and / or test metrics of `net` through the run's own task and data."""
     make_task = instantiate(cfg.task, _partial_=True)
     task = make_task(
         net=net,
@@ -61,10 +66,8 @@ def score(cfg: DictConfig, net: torch.nn.Module, datamodule: CsvDataModule) -> d
         enable_model_summary=False,
     )
     metrics: dict[str, float] = {}
-    for results in (
-        trainer.validate(task, datamodule=datamodule, verbose=False),
-        trainer.test(task, datamodule=datamodule, verbose=False),
-    ):
+    for stage in stages:
+        results = getattr(trainer, stage)(task, datamodule=datamodule, verbose=False)
         metrics |= {k: float(v) for k, v in (results[0] if results else {}).items()}
     return metrics
 

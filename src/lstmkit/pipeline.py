@@ -20,6 +20,7 @@ from lstmkit.callbacks.adaptive_threads import runtime_callbacks
 from lstmkit.callbacks.best_metric import BestMetric, check_not_test
 from lstmkit.callbacks.run_config import RunConfig
 from lstmkit.config_checks import check_config
+from lstmkit.cv_ensemble import fold_count, train_cv_ensemble
 from lstmkit.data.base import CsvDataModule
 from lstmkit.errors import ConfigError
 from lstmkit.models.spec import ModelSpec
@@ -87,6 +88,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         from lstmkit.refit import train_refit
 
         return train_refit(cfg, train)
+    folds, folds_why = fold_count(cfg)  # tiny sequence sets: a cross-validated ensemble
+    if folds:
+        return train_cv_ensemble(cfg, train, folds, folds_why)
     if int((cfg.get("ensemble") or {}).get("size") or 1) > 1:
         from lstmkit.ensemble import train_ensemble
 
@@ -160,6 +164,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "max_epochs": cfg.trainer.max_epochs,  # what "complete" means to a later resume
         "global_step": trainer.global_step,
         "budget": budget,
+        "folds": {"folds": 0, "reason": folds_why},  # ensemble.folds: why this is one run
         "anchor": anchor,  # null, or whether the run kept the untrained anchor (and the losses)
         "val_at_best": tracker.at_best,  # the objective's best epoch (the checkpoint's, by default)
         "wall_time_s": round(time.perf_counter() - started, 2),

@@ -21,6 +21,7 @@ from lstmkit.data.augment import Augment, AugmentedDataset, augment_for
 from lstmkit.data.batches import RaggedDataset
 from lstmkit.data.classified import ClassificationData
 from lstmkit.data.csv import file_rows, read_csv
+from lstmkit.data.folds import check_fold, fold_split
 from lstmkit.data.ids import warn_variants
 from lstmkit.data.labels import LabelMap
 from lstmkit.data.patches import patch, patch_size_for
@@ -78,9 +79,13 @@ class SequenceDataModule(ClassificationData):
         augment_scale: float = 0.1,
         epoch_repeats: int | None = None,
         pool_factor: int = 50,
+        folds: int | None = None,
+        fold: int | None = None,
         **common: Any,
     ) -> None:
         super().__init__(path, **common)
+        check_fold(folds, fold)
+        self.folds, self.fold = folds, fold
         if epoch_repeats is not None and epoch_repeats < 1:
             raise ConfigError(f"data.epoch_repeats must be >= 1, got {epoch_repeats}.")
         self.epoch_repeats = epoch_repeats
@@ -106,6 +111,7 @@ class SequenceDataModule(ClassificationData):
             "scaler": self.scaler_kind,
             "patch": self.patch,
             "augment": [self.augment_setting, self.augment_sizes.to_dict()],
+            "folds": [self.folds, self.fold],
         }
 
     def _build(self, out: Path) -> None:
@@ -146,15 +152,29 @@ class SequenceDataModule(ClassificationData):
             index = stratified_split(
                 pd.factorize(labels)[0], self.val_fraction, self.test_fraction, self.seed
             )
-        label_map = LabelMap.fit(labels.iloc[index["train"]], where, self.label_column)
+        fit_on = index["train"]
+        if self.folds is not None and self.fold is not None:  # a cross-validated member
+            # one preprocessing for every member (the ensemble has one preprocessor/): fitted on
+            # all training sequences; each member then validates on its own fold of them
+            fit_on = np.sort(np.concatenate([index["train"], index["val"]]))
+            codes_of = pd.factorize(labels.iloc[fit_on])[0]
+            index |= fold_split(fit_on, codes_of, self.folds, self.fold, self.seed)
+            log.info(
+                "fold %d of %d: %d training, %d validation sequences",
+                self.fold,
+                self.folds,
+                len(index["train"]),
+                len(index["val"]),
+            )
+        label_map = LabelMap.fit(labels.iloc[fit_on], where, self.label_column)
         lengths = np.bincount(codes, minlength=len(ids))
         whole = Ragged.from_lengths(values, lengths)
-        train_rows = np.repeat(np.isin(np.arange(len(ids)), index["train"]), lengths)
+        train_rows = np.repeat(np.isin(np.arange(len(ids)), fit_on), lengths)
         one = np.zeros(len(values), dtype=np.int64)  # a single group: statistics per feature
         scaler = Scaler.fit(self.scaler_kind, values[train_rows], one[train_rows], 1)
-        size, why = patch_size_for(self.patch, lengths[index["train"]])
+        size, why = patch_size_for(self.patch, lengths[fit_on])
         log.info("patch %d: %d step(s) read as one input step (%s)", size, size, why)
-        augment, why = augment_for(self.augment_setting, len(index["train"]), self.augment_sizes)
+        augment, why = augment_for(self.augment_setting, len(fit_on), self.augment_sizes)
         log.info("augment %s (%s)", augment.to_dict() if augment else "off", why)
         scaled = Ragged.from_lengths(*patch(scaler.transform(values, one), lengths, size))
         counts = {}
