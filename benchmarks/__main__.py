@@ -61,7 +61,9 @@ def section_training(args: argparse.Namespace) -> dict:
         "kernel_shapes": shapes,
         "kernel_before_after": [before, after],
         "pipeline": pipeline,
-        "raw_loop": training.raw_loop(args.raw_epochs, bf16=setting.startswith("bf16")),
+        "raw_loop": training.raw_loop(
+            args.raw_epochs, bf16=setting.startswith("bf16"), threads=pipeline["threads"]
+        ),
         "kernel_same_setting_tokens_per_s": yardstick,
         "pipeline_over_kernel": pipeline["tokens_per_s"] / yardstick,
         "pipeline_over_fixed_kernel": pipeline["tokens_per_s"] / kernel["fixed"][setting],

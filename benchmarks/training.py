@@ -67,8 +67,20 @@ def pipeline_run(epochs: int, seed: int, *overrides: str) -> dict:
     }
 
 
-def raw_loop(epochs: int, seed: int = 42, bf16: bool = False) -> dict:
-    """A minimal loop over the same encoded tensors: no Lightning, no metrics, no hooks."""
+def raw_loop(epochs: int, seed: int = 42, bf16: bool = False, threads: int | None = None) -> dict:
+    """A minimal loop over the same encoded tensors: no Lightning, no metrics, no hooks.
+
+    `threads`: the pipeline's final thread count (the process's own count is restored after).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        return _raw_loop(epochs, seed, bf16)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _raw_loop(epochs: int, seed: int, bf16: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cfg, dm = datamodule(400, Path(tmp) / "raw")
     model = new_model(cfg, dm, "auto", seed)
