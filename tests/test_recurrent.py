@@ -156,18 +156,54 @@ def test_uniform_length_batch_takes_one_bidirectional_call_and_matches_packed(ce
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
 
 
+def kernel_calls(enc: RecurrentEncoder, x: torch.Tensor, lengths: torch.Tensor) -> dict:
+    with torch.profiler.profile() as prof:
+        enc(x, lengths)
+    return {e.key: e.count for e in prof.key_averages()}
+
+
 def test_uniform_length_batch_runs_the_stock_bidirectional_kernel():
-    """The fast path is really taken: the profiler sees one bidirectional LSTM call per layer."""
-    enc = RecurrentEncoder(5, 8, 1, True, backend="padded")
+    """The fast path is really taken: the profiler sees one bidirectional call per layer."""
     x = torch.randn(3, 6, 5)
-    with torch.profiler.profile() as prof:
-        enc(x, torch.full((3,), 6))
-    calls = {e.key: e.count for e in prof.key_averages()}
+    lstm = RecurrentEncoder(5, 8, 1, True, backend="padded")
+    calls = kernel_calls(lstm, x, torch.full((3,), 6))
     assert calls["aten::lstm"] == 1 and "aten::index_select" not in calls
-    with torch.profiler.profile() as prof:
-        enc(x, torch.tensor([6, 5, 6]))
-    calls = {e.key: e.count for e in prof.key_averages()}
-    assert calls["aten::lstm"] == 2 and calls["aten::index_select"] == 2
+    # an LSTM batch with pads too (the pad channel), with no reversal and no mask multiply
+    calls = kernel_calls(lstm, x, torch.tensor([6, 5, 6]))
+    assert calls["aten::lstm"] == 1 and "aten::index_select" not in calls
+    assert "aten::mul" not in calls
+    # a GRU batch with pads: each direction on its own, the backward one reversed
+    gru = RecurrentEncoder(5, 8, 1, True, cell="gru", backend="padded")
+    calls = kernel_calls(gru, x, torch.tensor([6, 5, 6]))
+    assert calls["aten::gru"] == 2 and calls["aten::index_select"] == 2
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_lstm_pad_channel_gives_packed_outputs_and_every_gradient(bidirectional, num_layers):
+    """Mixed lengths in one stock call: outputs, input and weight gradients as packed, in fp32,
+    and outputs past each row's end exactly zero (mean pooling sums them unmasked)."""
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, num_layers, bidirectional, dropout=0.0).train()
+    x, lengths = batch()
+    x.requires_grad_(True)
+    results = []
+    for backend in ("padded", "packed"):
+        enc.backend = backend
+        out, fin = enc(x, lengths)
+        (out.pow(2).sum() + fin.sum()).backward()
+        results.append((out, fin, x.grad.clone(), [p.grad.clone() for p in enc.parameters()]))
+        x.grad = None
+        enc.zero_grad()
+    (out_a, fin_a, gx_a, gp_a), (out_b, fin_b, gx_b, gp_b) = results
+    assert lengths.min() < x.size(1)  # the batch really has pads
+    past_end = out_a[~step_mask(lengths, x.size(1))]
+    assert past_end.numel() > 0 and bool((past_end == 0).all())
+    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=0)
+    torch.testing.assert_close(fin_a, fin_b, atol=1e-5, rtol=0)
+    torch.testing.assert_close(gx_a, gx_b, atol=1e-5, rtol=0)
+    for a, b in zip(gp_a, gp_b, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
 def test_uniform_length_batch_under_bf16_autocast_stays_close_to_fp32():
