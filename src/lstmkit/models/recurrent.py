@@ -4,15 +4,13 @@ Each layer and direction is a single-layer `nn.LSTM` (or `nn.GRU`). Two executio
 the same numbers (tested to 1e-5):
 
 * ``packed``: `pack_padded_sequence`; the fast path with cuDNN on GPU.
-* ``padded``: the padded batch run as is, one stock kernel call per layer for both
-  directions. A batch without pads (common: length bucketing puts truncated documents
-  together) needs nothing more. An LSTM batch with pads gets one more input channel, 1 at pad
-  steps, whose fixed weights close the input and output gates there: the backward direction
-  crosses a row's pads with a zero state and starts at its last real step, the forward
-  direction emits zeros past the end, and no gradient flows through a pad. A GRU batch with
-  pads runs each direction on its own, the backward one over each row reversed within its
-  length. On CPU this is about 14x faster than packing, whose backward pass spends most of its
-  time zero-filling.
+* ``padded``: the padded batch run as is. Forward direction outputs at valid steps never see
+  the pads (pads come after them). The backward direction runs over each sequence reversed
+  within its own length, so it too starts at the last real step. On CPU this is about 14x
+  faster than packing, whose backward pass spends most of its time zero-filling.
+  A batch in which every sequence fills the whole length (common: length bucketing puts
+  truncated documents together) has nothing to reverse: both directions then run as one call of
+  the stock bidirectional kernel with the same weights, which is what it computes exactly.
 
 ``auto`` picks packed on CUDA and padded elsewhere. Outputs past a sequence's end are zero.
 """
@@ -92,49 +90,19 @@ def autocast_input(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-PAD_GATE = 1e4  # subtracted from the input and output gates' pre-activations at pad steps
+def run_bidirectional(forward: nn.Module, backward: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Both single-direction RNNs over time-major `x` [T, B, F] in one stock bidirectional call.
 
-
-def gated_weights(rnn: nn.LSTM) -> list[torch.Tensor]:
-    """The LSTM's flat weights with one more input column, read from a 0/1 pad channel.
-
-    At a pad step it pulls the input and output gates' pre-activations down by 1e4, so both
-    gates are exactly 0: the cell takes nothing in (c = f * c) and emits h = 0. At real steps
-    the channel is 0 and adds exactly nothing. The column is a constant, never trained.
+    Exact only when no row has pads. One kernel call instead of two plus two reversals, a
+    concatenation and a mask; the weights stay in their two modules (state_dict unchanged).
     """
-    w_ih, *rest = rnn._flat_weights
-    assert w_ih is not None  # every nn.LSTM has an input weight
-    hidden = rnn.hidden_size
-    column = w_ih.new_zeros(4 * hidden, 1)
-    column[:hidden] = column[3 * hidden :] = -PAD_GATE  # gate order i, f, g, o
-    return [torch.cat([w_ih, column], dim=1), *cast(list[torch.Tensor], rest)]
-
-
-def stock_call(
-    directions: list[nn.Module], x: torch.Tensor, pads: torch.Tensor | None = None
-) -> torch.Tensor:
-    """One stock (bi)directional LSTM/GRU call over time-major `x` [T, B, F] with the
-    directions' own weights (state_dict unchanged): one kernel call instead of two plus two
-    reversals, a concatenation and a mask.
-
-    Without `pads` it is exact only when no row has pads. With `pads` ([T, B, 1], 1 at pad
-    steps; LSTM only) it is exact for right-padded rows of any lengths: the pad channel closes
-    the input and output gates at pads (`gated_weights`), so the backward direction crosses a
-    row's pads with a zero state and starts at its last real step exactly as a fresh run would,
-    the forward direction emits zeros past the end, and no gradient flows through a pad step
-    (every gate's derivative there is 0). Outputs past each row's end are exactly zero.
-    """
-    rnn = cast(nn.LSTM, directions[0])  # nn.LSTM or nn.GRU: the same flat-weights layout
-    if pads is None:
-        weights = [w for d in directions for w in cast(nn.LSTM, d)._flat_weights]
-    else:
-        weights = [w for d in directions for w in gated_weights(cast(nn.LSTM, d))]
-        x = torch.cat([x, pads.to(x.dtype)], dim=-1)
-    h0 = x.new_zeros(len(directions), x.size(1), rnn.hidden_size)
-    args = (cast(list[torch.Tensor], weights), rnn.bias, 1, 0.0, rnn.training)
-    if isinstance(rnn, nn.LSTM):
-        return torch.lstm(x, (h0, h0), *args, len(directions) == 2, False)[0]
-    return torch.gru(x, h0, *args, len(directions) == 2, False)[0]
+    rnn = cast(nn.LSTM, forward)  # nn.LSTM or nn.GRU: the same flat-weights layout
+    weights = cast(list[torch.Tensor], [*rnn._flat_weights, *cast(nn.LSTM, backward)._flat_weights])
+    h0 = x.new_zeros(2, x.size(1), rnn.hidden_size)
+    args = (weights, rnn.bias, 1, 0.0, rnn.training, True, False)
+    if isinstance(forward, nn.LSTM):
+        return torch.lstm(x, (h0, h0), *args)[0]
+    return torch.gru(x, h0, *args)[0]
 
 
 class RecurrentEncoder(nn.Module):
@@ -195,35 +163,29 @@ class RecurrentEncoder(nn.Module):
                 return rnn(inputs)[0]  # valid steps never see the (trailing) pads
 
         # time-major [T, B, F] throughout: nn.LSTM's own layout (batch_first copied the input,
-        # the output and both their gradients at every call: ~10% of a CPU training step).
-        # On the padded path every batch is one stock kernel call per layer: with no pads
-        # anywhere (one host check) nothing needs reversing or masking; an LSTM batch with pads
-        # gets a pad channel that keeps pads out exactly (`stock_call`). A GRU batch with pads
-        # runs each direction on its own, the backward one reversed within each row's length.
-        # Never while tracing (ONNX export): the graph takes the general path for any lengths;
-        # nor for modules without torch's flat weights (int8 dynamic quantisation swaps them).
-        padded = (
+        # the output and both their gradients at every call: ~10% of a CPU training step)
+        # no pads anywhere (one host check; the packed path never asks): nothing to reverse or
+        # mask, and the stock bidirectional kernel is exact. Never while tracing (ONNX export):
+        # the example batch's answer would be baked into a graph that must take any lengths.
+        # nor for modules without torch's flat weights (int8 dynamic quantisation swaps them)
+        uniform = (
             self.resolve_backend(x.device) == "padded"
             and not torch.jit.is_tracing()
             and all(type(rnn) in CELLS.values() for rnn in self.encoder_rnns())
+            and bool((lengths_here == steps).all())
         )
-        uniform = padded and bool((lengths_here == steps).all())
-        pads = None
-        if padded and not uniform and self.cell == "lstm":
-            pads = ~step_mask(lengths_here, steps).t()[:, :, None]
-        general = not uniform and pads is None
-        mask = step_mask(lengths_here, steps).t()[:, :, None] if general else None
+        mask = None if uniform else step_mask(lengths_here, steps).t()[:, :, None]
         backward = None
-        if self.num_directions == 2 and general:
+        if self.num_directions == 2 and not uniform:
             backward = reversal_rows(lengths_here, steps, time_major=True)
         out = x.transpose(0, 1)
         for i, layer in enumerate(self.layers):
-            directions = list(cast(nn.ModuleList, layer))
+            directions = cast(nn.ModuleList, layer)  # ModuleList iterates as plain Modules
             if i > 0:
                 out = self.dropout(out)
             out = autocast_input(out)
-            if not general:
-                out = stock_call(directions, out, pads)
+            if uniform and self.num_directions == 2:
+                out = run_bidirectional(directions[0], directions[1], out)
                 continue
             parts = [run(directions[0], out)]
             if backward is not None:
