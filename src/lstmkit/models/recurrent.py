@@ -167,7 +167,7 @@ class RecurrentEncoder(nn.Module):
         # no pads anywhere (one host check; the packed path never asks): nothing to reverse or
         # mask, and the stock bidirectional kernel is exact. Never while tracing (ONNX export):
         # the example batch's answer would be baked into a graph that must take any lengths.
-        # nor for modules without torch's flat weights (int8 dynamic quantisation swaps them)
+        # Nor for modules without torch's flat weights (int8 dynamic quantisation swaps them).
         uniform = (
             self.resolve_backend(x.device) == "padded"
             and not torch.jit.is_tracing()

@@ -85,9 +85,10 @@ class ClassificationTask(ClipWhenOver):
             batch_size=batch_size,
             sync_dist=stage != "train",
         )
-        # logging a Metric moves it to the batch's device on every call (a module walk, ~2% of
-        # a training step); its value is computed once at the epoch's end either way, so a
-        # training epoch logs it on its last batch only
+        # logging a Metric moves it to the batch's device on every call (a walk over its
+        # states); its value is computed once at the epoch's end either way, so a training
+        # epoch logs it on its last batch only (an epoch cut short by max_steps / max_time
+        # then has no train/acc row)
         if stage != "train" or self.trainer.is_last_batch:
             self.log_dict(
                 metrics,
