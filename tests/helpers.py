@@ -160,3 +160,16 @@ def sales(stores: dict[str, int], start: str = "2001-01") -> pd.DataFrame:
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def predicted_test_accuracy(run: Path, frame: pd.DataFrame, tmp: Path) -> float:
+    """`predict.py`'s accuracy on the test split of a `long_frame`-style sequence frame (one
+    row per step, `sid`, `label`, `split`): what a run's reported test/acc must equal."""
+    from lstmkit.inference.predict import predict
+
+    test = frame[frame["split"] == "test"]
+    test.drop(columns=["label", "split"]).to_csv(tmp / "new.csv", index=False)
+    predict(str(run), str(tmp / "new.csv"), str(tmp / "p.csv"))
+    preds = pd.read_csv(tmp / "p.csv").set_index("sid")
+    truth = test.groupby("sid")["label"].first()
+    return float((preds.loc[truth.index, "predicted"] == truth).mean())

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
-from helpers import long_frame, trained_run
+from helpers import long_frame, predicted_test_accuracy, trained_run
 
 from lstmkit.data.augment import SMALL, Augment, augment_for
 from lstmkit.data.sequences import SequenceDataModule
 from lstmkit.errors import ConfigError
-from lstmkit.inference.predict import predict
 
 
 def module(tmp_path, **kw) -> SequenceDataModule:
@@ -86,11 +84,6 @@ def test_an_augmented_run_logs_it_and_predict_matches_its_test_score(tmp_path):
     spec = json.loads((run / "preprocessor" / "preprocessor.json").read_text())
     assert spec["augment"] == {"jitter": 0.05, "scale": 0.1}
 
-    test = frame[frame["split"] == "test"]
-    test.drop(columns=["label", "split"]).to_csv(tmp_path / "new.csv", index=False)
-    predict(str(run), str(tmp_path / "new.csv"), str(tmp_path / "p.csv"))
-    preds = pd.read_csv(tmp_path / "p.csv").set_index("sid")
-    truth = test.groupby("sid")["label"].first()
-    accuracy = (preds.loc[truth.index, "predicted"] == truth).mean()
+    accuracy = predicted_test_accuracy(run, frame, tmp_path)
     metrics = json.loads((run / "metrics.json").read_text())
     assert accuracy == pytest.approx(metrics["metrics"]["test/acc"], abs=1e-6)

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import long_frame, trained_run
+from helpers import long_frame, predicted_test_accuracy, trained_run
 
 from lstmkit.data.patches import TARGET_STEPS, patch, patch_size_for
 from lstmkit.data.series_defaults import (
@@ -20,7 +20,6 @@ from lstmkit.data.series_defaults import (
 )
 from lstmkit.data.timeseries import TimeSeriesDataModule
 from lstmkit.errors import DataError
-from lstmkit.inference.predict import predict
 
 
 def monthly(n: int, level: float = 200.0, spikes: bool = False) -> pd.DataFrame:
@@ -140,11 +139,6 @@ def test_a_patched_run_predicts_new_sequences_as_it_scored_its_test_split(tmp_pa
     )
     spec = json.loads((run / "preprocessor" / "preprocessor.json").read_text())
     assert spec["patch"] == 3
-    test = frame[frame["split"] == "test"]
-    test.drop(columns=["label", "split"]).to_csv(tmp_path / "new.csv", index=False)
-    predict(str(run), str(tmp_path / "new.csv"), str(tmp_path / "p.csv"))
-    preds = pd.read_csv(tmp_path / "p.csv").set_index("sid")
-    truth = test.groupby("sid")["label"].first()
-    accuracy = float((preds.loc[truth.index, "predicted"] == truth).mean())
+    accuracy = predicted_test_accuracy(run, frame, tmp_path)
     metrics = json.loads((run / "metrics.json").read_text())["metrics"]
     assert accuracy == pytest.approx(metrics["test/acc"], abs=1e-6)

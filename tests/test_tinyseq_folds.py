@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
-from helpers import ROOT, long_frame, run_train, trained_run
+from helpers import ROOT, long_frame, predicted_test_accuracy, run_train, trained_run
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 
@@ -15,7 +14,6 @@ from lstmkit.cv_ensemble import FOLDS, fold_config, fold_count
 from lstmkit.data.folds import check_fold, stratified_folds
 from lstmkit.data.sequences import SequenceDataModule
 from lstmkit.errors import ConfigError
-from lstmkit.inference.predict import predict
 
 COLUMNS = ("data.id_column=sid", "data.step_column=t", "data.split_column=split")
 
@@ -152,12 +150,7 @@ def test_a_tiny_set_trains_a_fold_ensemble_that_predict_reads(tmp_path):
     own = [m["val_at_best"]["val/loss"] for m in members]
     assert min(own) - 1e-6 <= report["metrics"]["val/loss"] <= max(own) + 1e-6
 
-    test = frame[frame["split"] == "test"]
-    test.drop(columns=["label", "split"]).to_csv(tmp_path / "new.csv", index=False)
-    predict(str(run), str(tmp_path / "new.csv"), str(tmp_path / "p.csv"))
-    preds = pd.read_csv(tmp_path / "p.csv").set_index("sid")
-    truth = test.groupby("sid")["label"].first()
-    accuracy = float((preds.loc[truth.index, "predicted"] == truth).mean())
+    accuracy = predicted_test_accuracy(run, frame, tmp_path)
     assert accuracy == pytest.approx(report["metrics"]["test/acc"], abs=1e-6)
 
 
