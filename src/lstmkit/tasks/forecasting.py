@@ -21,7 +21,6 @@ import logging
 from collections.abc import Callable
 from typing import Any, cast
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,7 +36,7 @@ from lstmkit.forecast_metrics import (
     quantile_metrics,
     quantile_sums,
 )
-from lstmkit.tasks.optim import configure
+from lstmkit.tasks.optim import ClipWhenOver, configure
 
 log = logging.getLogger(__name__)
 LOSSES: dict[str, Callable[..., torch.Tensor]] = {
@@ -50,7 +49,7 @@ VAL_BASELINES = ("naive", "snaive")
 KEPT = ("actual", "naive", "snaive", "ets", "mase_scale", "history", "origin")
 
 
-class ForecastingTask(L.LightningModule):
+class ForecastingTask(ClipWhenOver):
     """MSE / MAE / Huber on scaled targets; teacher forcing decays each epoch."""
 
     def __init__(
