@@ -12,11 +12,12 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from lstmkit.tasks.optim import ClipWhenOver, configure
+from lstmkit.tasks.train_log import TrainLossLog
 
 STAGES = ("train", "val", "test")
 
 
-class ClassificationTask(ClipWhenOver):
+class ClassificationTask(ClipWhenOver, TrainLossLog):
     """Cross-entropy (optional label smoothing, class weights), accuracy and macro-F1 per stage."""
 
     class_weight: torch.Tensor | None  # a buffer (None without class weights)
@@ -76,20 +77,21 @@ class ClassificationTask(ClipWhenOver):
         metrics = cast(MetricCollection, self.metrics[f"{stage}_metrics"])
         metrics.update(logits.detach(), targets)
         batch_size = targets.size(0)
-        self.log(
-            f"{stage}/loss",
-            loss,
-            on_step=stage == "train",
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=batch_size,
-            sync_dist=stage != "train",
-        )
+        if stage == "train":
+            self.log_train_loss(loss, batch_size)
+        else:
+            self.log(
+                f"{stage}/loss",
+                loss,
+                on_epoch=True,
+                prog_bar=True,
+                batch_size=batch_size,
+                sync_dist=True,
+            )
         # logging a Metric moves it to the batch's device on every call (a walk over its
         # states); its value is computed once at the epoch's end either way, so a training
-        # epoch logs it on its last batch only (an epoch cut short by max_steps / max_time
-        # then has no train/acc row)
-        if stage != "train" or self.trainer.is_last_batch:
+        # epoch logs it on its last batch only
+        if stage != "train" or self.epoch_ends_here():
             self.log_dict(
                 metrics,
                 on_step=False,

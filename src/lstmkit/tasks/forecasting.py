@@ -37,6 +37,7 @@ from lstmkit.forecast_metrics import (
     quantile_sums,
 )
 from lstmkit.tasks.optim import ClipWhenOver, configure
+from lstmkit.tasks.train_log import TrainLossLog
 
 log = logging.getLogger(__name__)
 LOSSES: dict[str, Callable[..., torch.Tensor]] = {
@@ -49,7 +50,7 @@ VAL_BASELINES = ("naive", "snaive")
 KEPT = ("actual", "naive", "snaive", "ets", "mase_scale", "history", "origin")
 
 
-class ForecastingTask(ClipWhenOver):
+class ForecastingTask(ClipWhenOver, TrainLossLog):
     """MSE / MAE / Huber on scaled targets; teacher forcing decays each epoch."""
 
     def __init__(
@@ -123,8 +124,9 @@ class ForecastingTask(ClipWhenOver):
         forecast = self(batch, **kwargs)
         loss = self._loss(forecast, batch["targets"])
         size = batch["inputs"].size(0)
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
-        self.log("train/teacher_forcing", ratio, on_step=False, on_epoch=True, batch_size=size)
+        self.log_train_loss(loss, size)
+        if self.epoch_ends_here():  # one value per epoch: logging it at every step costs ~1 ms
+            self.log("train/teacher_forcing", ratio, on_step=False, on_epoch=True, batch_size=1)
         return loss
 
     def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:
