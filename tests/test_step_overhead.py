@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import copy
 
+import lightning as L
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from lstmkit.callbacks.weight_averaging import WeightEMA
+from lstmkit.models.classifier import RecurrentClassifier
+from lstmkit.tasks.classification import ClassificationTask
 from lstmkit.tasks.optim import ClipWhenOver
 
 
@@ -69,3 +73,47 @@ def test_weight_ema_updates_every_tensor_in_one_lerp():
     ema._average(averaged, current, torch.tensor(1))
     assert torch.allclose(averaged[0], torch.full((3,), 0.1))
     assert torch.allclose(averaged[1], torch.full((2, 2), 3.6))
+
+
+class LiveWeights(L.Callback):
+    """The live weights after every optimiser step (validation swaps the average in between)."""
+
+    def __init__(self) -> None:
+        self.steps: list[list[torch.Tensor]] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.steps.append([p.detach().clone() for p in pl_module.parameters()])
+
+
+def test_weight_ema_over_a_real_fit_is_the_textbook_average():
+    g = torch.Generator().manual_seed(0)
+    data = [
+        {
+            "inputs": torch.randint(1, 40, (6, 5), generator=g),
+            "lengths": torch.tensor([5, 4, 5, 2, 5, 3]),
+            "targets": torch.randint(0, 3, (6,), generator=g),
+        }
+        for _ in range(4)
+    ]
+    torch.manual_seed(0)
+    net = RecurrentClassifier(num_classes=3, vocab_size=40, embedding_dim=8, hidden_size=8)
+    task = ClassificationTask(net, lambda p: torch.optim.Adam(p, lr=5e-2), num_classes=3)
+    live, ema = LiveWeights(), WeightEMA(decay=0.7)
+    trainer = L.Trainer(
+        max_epochs=3,
+        callbacks=[live, ema],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    loader = DataLoader(data, batch_size=None)
+    trainer.fit(task, loader, loader)  # validation swaps the average in and out each epoch
+    expected = live.steps[0]
+    for weights in live.steps[1:]:
+        expected = [a + (w - a) * 0.3 for a, w in zip(expected, weights, strict=True)]
+    assert int(ema._average_model.n_averaged) == len(live.steps) == 12
+    assert ema._pairs is not None  # steps 2-12 took the cached one-lerp path
+    # after fit the module holds the average (Lightning copies it in at the end of training)
+    for ours, theirs in zip(task.parameters(), expected, strict=True):
+        assert torch.allclose(ours, theirs, atol=1e-6)

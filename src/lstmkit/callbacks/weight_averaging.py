@@ -50,6 +50,8 @@ class WeightEMA(WeightAveraging):
         super().__init__(multi_avg_fn=self._average)
         self.memory_epochs, self.fixed = memory_epochs, decay
         self.decay: float | None = decay
+        # (averaged, live) tensors, gathered once the first update has copied the weights
+        self._pairs: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None
 
     def _average(
         self,
@@ -60,6 +62,53 @@ class WeightEMA(WeightAveraging):
         """averaged <- averaged + (current - averaged) * (1 - decay), in place."""
         assert self.decay is not None, "the decay is set when training starts"
         torch._foreach_lerp_(averaged, current, 1.0 - self.decay)
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        self._pairs = None  # a new averaged model for each fit
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        """Lightning's update, without its walk over the model at every step.
+
+        `AveragedModel.update_parameters` gathers, detaches and moves every tensor of both
+        models each step (about as long as the lerp itself on the BBC model). Both tensor lists
+        are the same objects all run long (the swaps for validation copy values in place), so
+        after the first update, which copies the weights, they are kept and only lerped.
+        """
+        average = self._average_model
+        if average is None or trainer.global_step <= self._latest_update_step:
+            return
+        if not self.should_update(step_idx=trainer.global_step - 1):
+            return
+        if self._pairs is None:
+            average.update_parameters(pl_module)
+            self._pairs = self._same_device_pairs(average.module, pl_module)
+        else:
+            assert self.decay is not None, "the decay is set when training starts"
+            with torch.no_grad():
+                torch._foreach_lerp_(self._pairs[0], self._pairs[1], 1.0 - self.decay)
+            average.n_averaged += 1
+        self._latest_update_step = trainer.global_step
+
+    def _same_device_pairs(
+        self, averaged: torch.nn.Module, live: torch.nn.Module
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]] | None:
+        """Both models' parameters and buffers in order, or None where the devices differ."""
+        pairs = []
+        for model in (averaged, live):
+            tensors = [*model.parameters()]
+            if self._use_buffers:
+                tensors += [*model.buffers()]
+            pairs.append([t.detach() for t in tensors])
+        same = all(a.device == b.device for a, b in zip(*pairs, strict=True))
+        return (pairs[0], pairs[1]) if same else None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.fixed is not None:
@@ -78,5 +127,6 @@ class WeightEMA(WeightAveraging):
     def on_load_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
+        self._pairs = None
         if trainer.state.fn == TrainerFn.FITTING:  # resume: live weights and the average
             super().on_load_checkpoint(trainer, pl_module, checkpoint)
