@@ -103,7 +103,7 @@ class WeightEMA(WeightAveraging):
         """Both models' parameters and buffers in order, or None where the devices differ."""
         pairs = []
         for model in (averaged, live):
-            tensors = [*model.parameters()]
+            tensors: list[torch.Tensor] = [*model.parameters()]
             if self._use_buffers:
                 tensors += [*model.buffers()]
             pairs.append([t.detach() for t in tensors])

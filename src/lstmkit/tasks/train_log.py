@@ -33,7 +33,8 @@ class TrainLossLog(L.LightningModule):
 
     def log_due(self) -> bool:
         """True where Lightning writes step values (its own rule) or the epoch ends."""
-        every = self.trainer.log_every_n_steps
+        # set on the trainer at init by Lightning's logger connector, absent from its stubs
+        every = int(self.trainer.log_every_n_steps)  # type: ignore[attr-defined]
         # the optimiser steps taken so far: Lightning's `_batches_that_stepped` for one optimiser
         written = every > 0 and (self.trainer.global_step + 1) % every == 0
         return written or self.epoch_ends_here()
