@@ -26,6 +26,8 @@ KEYS = (
     "train_on_val",
 )
 
+VAL_RULE = "quarter"  # how val_windows=null is resolved (with_val_windows); part of cache keys
+
 
 @dataclass(frozen=True)
 class Backtest:

@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Sampler
 
 from lstmkit.data import calendar
-from lstmkit.data.backtest import Backtest
+from lstmkit.data.backtest import VAL_RULE, Backtest
 from lstmkit.data.base import CsvDataModule
 from lstmkit.data.batches import BatchDataset, batch_loader
 from lstmkit.data.readers import SeriesTable, read_series
@@ -263,6 +263,7 @@ class TimeSeriesDataModule(CsvDataModule):
             "windows": [self.input_setting, self.horizon, self.stride, self.season_setting],
             "anchor": self.alpha_setting,
             "split": [self.val_size, self.test_size, self.backtest.to_dict()],
+            "val_rule": VAL_RULE,  # a cache from before the rule holds other validation origins
             "scaler": [self.scaler_kind, self.log_transform],
         }
 
