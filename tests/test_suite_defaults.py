@@ -57,7 +57,10 @@ def test_a_36_point_series_gets_an_input_that_leaves_training_windows(tmp_path, 
 def test_a_long_series_and_a_set_input_length_are_left_alone(tmp_path):
     assert datamodule(tmp_path / "a", monthly(144)).input_length == PREFERRED_INPUT
     dm = datamodule(tmp_path / "b", monthly(144), input_length=30)
-    assert dm.input_length == 30 and len(dm.splits["train"]) == 144 - 18 - 30 - 3 + 1
+    # 9 test steps; a quarter of the 135 before them holds 1 + (33.75 - 3) // 3 = 11
+    # validation origins, a span of 33 steps (val_windows=null on a long series)
+    assert len(dm.splits["val"]) == 11
+    assert dm.input_length == 30 and len(dm.splits["train"]) == 144 - 9 - 33 - 30 - 3 + 1
 
 
 def test_a_series_too_short_for_any_input_names_what_to_change(tmp_path):

@@ -88,6 +88,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         from lstmkit.refit import train_refit
 
         return train_refit(cfg, train)
+    if (cfg.data.get("backtest") or {}).get("refit_on_val"):
+        from lstmkit.refit_val import train_refit_on_val
+
+        return train_refit_on_val(cfg, train)
     folds, folds_why = fold_count(cfg)  # tiny sequence sets: a cross-validated ensemble
     if folds:
         return train_cv_ensemble(cfg, train, folds, folds_why)

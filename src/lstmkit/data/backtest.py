@@ -14,7 +14,19 @@ from typing import Any
 
 from lstmkit.errors import ConfigError
 
-KEYS = ("windows", "step", "val_windows", "ets", "refit", "drop_last")
+KEYS = (
+    "windows",
+    "step",
+    "val_windows",
+    "val_step",
+    "ets",
+    "refit",
+    "drop_last",
+    "refit_on_val",
+    "train_on_val",
+)
+
+VAL_RULE = "quarter"  # how val_windows=null is resolved (with_val_windows); part of cache keys
 
 
 @dataclass(frozen=True)
@@ -24,9 +36,12 @@ class Backtest:
     windows: int | None = None
     step: int | None = None
     val_windows: int | None = None
+    val_step: int | None = None  # steps between validation origins (null = step)
     ets: bool = True
     refit: bool = False  # one training per test origin (lstmkit/refit.py)
     drop_last: int = 0  # steps cut from the end of every series: a refit run's origin
+    refit_on_val: bool = False  # choose on val, then train anew on train + val (refit_val.py)
+    train_on_val: bool = False  # training windows and scaler reach the test span (that refit)
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> Backtest:
@@ -34,13 +49,13 @@ class Backtest:
         unknown = sorted(set(config) - set(KEYS))
         if unknown:
             raise ConfigError(f"data.backtest has unknown keys {unknown}; known: {list(KEYS)}.")
-        for key in ("windows", "step", "val_windows"):
+        for key in ("windows", "step", "val_windows", "val_step"):
             value = config.get(key)
             if value is not None and (type(value) is not int or value < 1):
                 raise ConfigError(
                     f"data.backtest.{key} must be a whole number >= 1, got {value!r}."
                 )
-        for key in ("ets", "refit"):
+        for key in ("ets", "refit", "refit_on_val", "train_on_val"):
             if key in config and type(config[key]) is not bool:
                 raise ConfigError(
                     f"data.backtest.{key} must be true or false, got {config[key]!r}."
@@ -55,6 +70,10 @@ class Backtest:
     def stride(self, horizon: int, fallback: int) -> int:
         """Steps between consecutive eval origins."""
         return (self.step or horizon) if self.windows else fallback
+
+    def val_stride(self, horizon: int, fallback: int) -> int:
+        """Steps between validation origins: `val_step` within the same span, or the test's."""
+        return (self.val_step or self.step or horizon) if self.windows else fallback
 
     def spans(
         self, horizon: int, val_size: float | None, test_size: float | None
@@ -74,6 +93,17 @@ class Backtest:
         step = self.step or horizon
         val = self.val_windows or self.windows
         return horizon + (val - 1) * step, horizon + (self.windows - 1) * step
+
+    def with_val_windows(self, length: int, horizon: int) -> Backtest:
+        """`val_windows=null`: `windows` origins, or as many as a quarter of the steps before
+        the test span holds when that is more (a long series: choices rest on more forecasts,
+        and training keeps three quarters). Set `val_windows` to fix the count."""
+        if not self.windows or self.val_windows is not None:
+            return self
+        step = self.step or horizon
+        quarter = (length - horizon - (self.windows - 1) * step) / 4
+        more = 1 + int((quarter - horizon) // step) if quarter >= horizon else 0
+        return replace(self, val_windows=max(self.windows, more))
 
     def fit(self, length: int, input_length: int, horizon: int) -> Backtest:
         """Fewer origins (never below 1 each) until a series of `length` steps keeps

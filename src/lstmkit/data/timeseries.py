@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Sampler
 
 from lstmkit.data import calendar
-from lstmkit.data.backtest import Backtest
+from lstmkit.data.backtest import VAL_RULE, Backtest
 from lstmkit.data.base import CsvDataModule
 from lstmkit.data.batches import BatchDataset, batch_loader
 from lstmkit.data.readers import SeriesTable, read_series
@@ -238,6 +238,7 @@ class TimeSeriesDataModule(CsvDataModule):
         self.backtest = Backtest.from_config(backtest)
         self.val_size, self.test_size = self.backtest.spans(int(horizon), val_size, test_size)
         self.eval_stride = self.backtest.stride(int(horizon), int(stride))
+        self.val_stride = self.backtest.val_stride(int(horizon), int(stride))
         self.scaler_kind, self.log_transform, self.missing = scaler, log_transform, missing
         self.season_setting = None if season is None else int(season)
         self.season = self.season_setting or 1  # resolved when the data is read
@@ -262,6 +263,7 @@ class TimeSeriesDataModule(CsvDataModule):
             "windows": [self.input_setting, self.horizon, self.stride, self.season_setting],
             "anchor": self.alpha_setting,
             "split": [self.val_size, self.test_size, self.backtest.to_dict()],
+            "val_rule": VAL_RULE,  # a cache from before the rule holds other validation origins
             "scaler": [self.scaler_kind, self.log_transform],
         }
 
@@ -302,23 +304,34 @@ class TimeSeriesDataModule(CsvDataModule):
         """Fewer backtest origins when the shortest series cannot hold them (logged)."""
         # input_length=null is sized after the origins (from the training spans they leave):
         # shrink origins only when not even a one-step input would fit
-        fitted = self.backtest.fit(shortest, self.input_setting or 1, self.horizon)
-        if fitted == self.backtest:
+        if not self.backtest.windows:
+            return
+        longer = self.backtest.with_val_windows(shortest, self.horizon)
+        if self.backtest.val_windows is None and longer.val_windows != longer.windows:
+            log.info(
+                "validation: %d origins (data.backtest.val_windows=null: a quarter of the %d "
+                "steps before the test span holds more than windows=%d)",
+                longer.val_windows,
+                shortest - self.test_size,
+                longer.windows,
+            )
+        fitted = longer.fit(shortest, self.input_setting or 1, self.horizon)
+        self.backtest = fitted
+        self.val_size, self.test_size = fitted.spans(self.horizon, None, None)
+        if fitted == longer:
             return
         log.warning(
             "the shortest series has %d steps: too few for data.backtest.windows=%s and "
             "val_windows=%s with input_length %d + horizon %d training steps; using %d test "
             "and %d validation origin(s). Shorten data.input_length to keep more.",
             shortest,
-            self.backtest.windows,
-            self.backtest.val_windows or self.backtest.windows,
+            longer.windows,
+            longer.val_windows,
             self.input_setting or 1,
             self.horizon,
             fitted.windows,
             fitted.val_windows,
         )
-        self.backtest = fitted
-        self.val_size, self.test_size = fitted.spans(self.horizon, None, None)
 
     def _span_sizes(self, length: int) -> tuple[int, int]:
         def steps(size: float, name: str) -> int:
@@ -371,18 +384,19 @@ class TimeSeriesDataModule(CsvDataModule):
                     f"data.season ({season}) must be shorter than the training "
                     f"span of series {self.series_names[s]!r} ({n_train} steps)."
                 )
+            fit_end = n_train + n_val if self.backtest.train_on_val else n_train
             bounds = {
-                "train": (0, n_train),
+                "train": (0, fit_end),
                 "val": (n_train, n_train + n_val),
                 "test": (n_train + n_val, n),
             }
             for split, (lo, hi) in bounds.items():
-                stride = self.stride if split == "train" else self.eval_stride
+                stride = {"train": self.stride, "val": self.val_stride}.get(split, self.eval_stride)
                 o = span_origins(lo, hi, self.input_length, self.horizon, stride)
                 origins[split].append(start + o)
                 owners[split].append(np.full(len(o), s, dtype=np.int64))
                 ranks[split].append(np.arange(len(o) - 1, -1, -1, dtype=np.int64))
-            train_rows[start : start + n_train] = True
+            train_rows[start : start + fit_end] = True  # the scaler's rows
             mase[s] = mase_scale(values[start : start + n_train, :targets], season)
         log_transform, why = log_transform_for(
             self.log_transform, values[train_rows, :targets], series[train_rows]
