@@ -19,7 +19,6 @@ from torch.utils.data import DataLoader
 
 from lstmkit.data.augment import Augment, AugmentedDataset, augment_for
 from lstmkit.data.batches import RaggedDataset
-from lstmkit.data.channels import add_differences, step_width
 from lstmkit.data.classified import ClassificationData
 from lstmkit.data.csv import file_rows, read_csv
 from lstmkit.data.folds import check_fold, fold_split
@@ -75,11 +74,9 @@ class SequenceDataModule(ClassificationData):
         test_fraction: float = 0.2,
         scaler: str = "standard",
         patch: int | None = None,
-        differences: bool = False,
         augment: bool | None = None,
         augment_jitter: float = 0.05,
         augment_scale: float = 0.1,
-        augment_warp: float = 0.0,
         epoch_repeats: int | None = None,
         pool_factor: int = 50,
         folds: int | None = None,
@@ -100,13 +97,11 @@ class SequenceDataModule(ClassificationData):
         if patch is not None and patch < 1:
             raise ConfigError(f"data.patch must be >= 1 (or null), got {patch}.")
         self.patch = patch
-        self.differences = differences
         self.augment_setting = augment
-        self.augment_sizes = Augment(augment_jitter, augment_scale, augment_warp)
+        self.augment_sizes = Augment(augment_jitter, augment_scale)
         self.augment: Augment | None = None
         self.pool_factor = pool_factor
         self.num_features = 0
-        self.step_width = 1  # features per raw step (a patched step holds `patch` of them)
 
     def _cache_config(self) -> dict[str, Any]:
         return {
@@ -115,7 +110,6 @@ class SequenceDataModule(ClassificationData):
             "split": [self.val_fraction, self.test_fraction, self.seed],
             "scaler": self.scaler_kind,
             "patch": self.patch,
-            "differences": self.differences,
             "augment": [self.augment_setting, self.augment_sizes.to_dict()],
             "folds": [self.folds, self.fold],
         }
@@ -174,8 +168,6 @@ class SequenceDataModule(ClassificationData):
             )
         label_map = LabelMap.fit(labels.iloc[fit_on], where, self.label_column)
         lengths = np.bincount(codes, minlength=len(ids))
-        if self.differences:
-            values = add_differences(values, lengths)
         whole = Ragged.from_lengths(values, lengths)
         train_rows = np.repeat(np.isin(np.arange(len(ids)), fit_on), lengths)
         one = np.zeros(len(values), dtype=np.int64)  # a single group: statistics per feature
@@ -202,7 +194,6 @@ class SequenceDataModule(ClassificationData):
             "labels": label_map.names,
             "scaler": scaler.to_dict(),
             "patch": size,
-            "differences": self.differences,
             "augment": augment.to_dict() if augment else None,  # training only
         }
         (out / "preprocessor.json").write_text(json.dumps(spec, indent=2))
@@ -217,8 +208,7 @@ class SequenceDataModule(ClassificationData):
     def _load(self, folder: Path) -> None:
         spec = json.loads((folder / "preprocessor.json").read_text())
         self.labels = LabelMap(spec["labels"])
-        self.step_width = step_width(spec)
-        self.num_features = self.step_width * spec["patch"]
+        self.num_features = len(spec["feature_columns"]) * spec["patch"]
         given = spec.get("augment")  # null: off; else the sizes it trained with
         self.augment = Augment(**given) if given else None
         for split in SPLITS:
@@ -240,7 +230,7 @@ class SequenceDataModule(ClassificationData):
             return super()._loader(split, train, replicas)
         plain = self.splits[split]
         self.splits[split] = AugmentedDataset(
-            plain, self.augment, [self.seed, replicas.rank, replicas.epoch], self.step_width
+            plain, self.augment, [self.seed, replicas.rank, replicas.epoch]
         )
         try:
             return super()._loader(split, train, replicas)

@@ -49,10 +49,6 @@ def _maybe_count(v: Any) -> bool:
     return v is None or _count(v)
 
 
-def _maybe_flag(v: Any) -> bool:
-    return v is None or type(v) is bool
-
-
 def _numbers(v: Any) -> bool:
     if isinstance(v, list):
         return all(_numbers(x) for x in v)
@@ -89,7 +85,6 @@ SCHEMAS: dict[str, dict[str, Callable[[Any], bool]]] = {
         "feature_columns": _texts,
         "scaler": _scaler,
         "patch": _maybe_count,  # absent in runs from before patches: 1
-        "differences": _maybe_flag,  # absent in runs from before it: off
     },
     "timeseries": {
         "time_column": _maybe_text,

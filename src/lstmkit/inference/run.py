@@ -11,7 +11,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from lstmkit.data.channels import step_width
 from lstmkit.errors import DataError
 from lstmkit.inference.preprocessor import read_preprocessor
 from lstmkit.models.spec import ModelSpec
@@ -69,7 +68,7 @@ def model_sizes(spec: dict[str, Any], preprocessor: Path) -> dict[str, Any]:
             raise DataError(f"{preprocessor}/tokenizer.json cannot be read: {e}.") from None
         return {"vocab_size": vocab, "num_classes": len(spec["labels"])}
     if kind == "sequences":
-        width = step_width(spec) * (spec.get("patch") or 1)  # steps read together
+        width = len(spec["feature_columns"]) * (spec.get("patch") or 1)  # steps read together
         return {"input_size": width, "num_classes": len(spec["labels"])}
     known = spec.get("future_size") or 0  # known-future inputs: the last columns
     return {

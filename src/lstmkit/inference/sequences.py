@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lstmkit.data.channels import add_differences
 from lstmkit.data.csv import read_csv
 from lstmkit.data.patches import patch
 from lstmkit.data.ragged import Ragged
@@ -42,8 +41,6 @@ def classify_sequences(
     lengths = np.bincount(codes, minlength=len(ids))
     keep = np.flatnonzero(~bad)
     scaler = Scaler.from_dict(spec["scaler"])
-    if spec.get("differences"):  # absent in runs from before the option: off
-        values = add_differences(values, lengths)
     scaled = scaler.transform(values, np.zeros(len(values), dtype=np.int64))
     inputs = Ragged.from_lengths(*patch(scaled, lengths, spec.get("patch") or 1))
     probs = probabilities(run.net, inputs.take(keep), batch_size)
