@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lstmkit.models.frontend import numeric_frontend
 from lstmkit.models.init import keras_init_embedding, keras_init_rnn
 from lstmkit.models.pooling import Pooling
 from lstmkit.models.recurrent import RecurrentEncoder
@@ -37,7 +36,6 @@ class RecurrentClassifier(nn.Module):
         pretrained_embeddings: torch.Tensor | None = None,
         freeze_embeddings: bool = False,
         padding_idx: int = 0,
-        frontend: str = "linear",
     ) -> None:
         super().__init__()
         if (vocab_size is None) == (input_size is None):
@@ -50,7 +48,7 @@ class RecurrentClassifier(nn.Module):
             )
         else:
             assert input_size is not None  # exactly one of the two, checked above
-            self.input_layer = numeric_frontend(frontend, input_size, embedding_dim)
+            self.input_layer = nn.Linear(input_size, embedding_dim)
         # dropout on the embedded inputs: the strongest regulariser on small text datasets
         self.input_dropout = nn.Dropout(embedding_dropout)
         self.encoder = RecurrentEncoder(

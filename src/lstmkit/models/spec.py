@@ -19,7 +19,6 @@ from lstmkit.atomic import read_run_json, write_json
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.models.classifier import RecurrentClassifier
 from lstmkit.models.ensemble import Ensemble
-from lstmkit.models.frontend import FRONTENDS
 from lstmkit.models.pooling import MODES
 from lstmkit.models.recurrent import BACKENDS, CELLS
 from lstmkit.models.seq2seq import ANCHORS, HEADS, Seq2SeqForecaster
@@ -92,7 +91,6 @@ KINDS: dict[str, tuple[type[nn.Module], dict[str, Field]]] = {
             "pooling": Field(str, choices=MODES),
             "freeze_embeddings": Field(bool),
             "padding_idx": Field(int, 0, 50_000_000),
-            "frontend": Field(str, choices=FRONTENDS),  # absent in older runs: linear
             **COMMON,
         },
     ),
