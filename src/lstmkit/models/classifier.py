@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from lstmkit.models.init import keras_init_embedding, keras_init_rnn
-from lstmkit.models.lookup import Embedding
 from lstmkit.models.pooling import Pooling
 from lstmkit.models.recurrent import RecurrentEncoder
 
@@ -44,7 +43,7 @@ class RecurrentClassifier(nn.Module):
         if init not in ("keras", "torch"):
             raise ValueError(f"model.init must be 'keras' or 'torch', got {init!r}")
         if vocab_size is not None:
-            self.input_layer: nn.Module = Embedding(  # nn.Embedding, a faster CPU gradient
+            self.input_layer: nn.Module = nn.Embedding(
                 vocab_size, embedding_dim, padding_idx=padding_idx
             )
         else:
