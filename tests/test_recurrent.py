@@ -232,3 +232,48 @@ def test_int8_dynamic_quantised_encoder_takes_the_general_path_on_uniform_batche
         out, _ = quantized(x, lengths)
         exact, _ = enc(x, lengths)
     torch.testing.assert_close(out, exact, atol=0.1, rtol=0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("backend", ["padded", "packed"])
+@pytest.mark.parametrize("uniform", [False, True])
+def test_mean_is_the_masked_mean_of_the_outputs_with_the_same_gradients(
+    cell, bidirectional, num_layers, backend, uniform
+):
+    """`mean` skips the reversal back, the concatenation and the masked copy: same numbers."""
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, num_layers, bidirectional, cell=cell, backend=backend).train()
+    x, lengths = batch()
+    if uniform:
+        lengths = torch.full_like(lengths, x.size(1))
+    x.requires_grad_(True)
+    target = torch.randn(len(lengths), enc.output_size)
+    results = []
+    for path in ("forward", "mean"):
+        if path == "forward":
+            out, _ = enc(x, lengths)
+            pooled = out.sum(1) / lengths[:, None]  # zero past the end: a plain sum is masked
+        else:
+            pooled = enc.mean(x, lengths)
+        (pooled * target).sum().backward()
+        results.append((pooled, x.grad.clone(), [p.grad.clone() for p in enc.parameters()]))
+        x.grad = None
+        enc.zero_grad()
+    (pa, gxa, gpa), (pb, gxb, gpb) = results
+    torch.testing.assert_close(pb, pa, atol=1e-6, rtol=0)
+    torch.testing.assert_close(gxb, gxa, atol=1e-6, rtol=0)
+    for a, b in zip(gpa, gpb, strict=True):
+        torch.testing.assert_close(b, a, atol=1e-6, rtol=1e-6)
+
+
+def test_mean_under_bf16_autocast_stays_close_to_fp32():
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(5, 8, 1, True, backend="padded").eval()
+    x, lengths = batch()
+    exact = enc.mean(x, lengths)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        pooled = enc.mean(x, lengths)
+    assert pooled.dtype == torch.bfloat16
+    torch.testing.assert_close(pooled.float(), exact, atol=2e-2, rtol=0)

@@ -83,5 +83,7 @@ class RecurrentClassifier(nn.Module):
         """inputs [B, T] ids or [B, T, F] features; lengths [B] -> logits [B, num_classes]."""
         # embedded time-major, handed over as a [B, T, E] view: the encoder runs time-major
         x = self.input_dropout(self.input_layer(inputs.transpose(0, 1))).transpose(0, 1)
+        if self.pooling.mode == "mean":  # the same mean, without materialising masked outputs
+            return self.head(self.encoder.mean(x, lengths))
         outputs, final = self.encoder(x, lengths)
         return self.head(self.pooling(outputs, lengths, final))

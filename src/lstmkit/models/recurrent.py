@@ -17,7 +17,7 @@ the same numbers (tested to 1e-5):
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import torch
 from torch import nn
@@ -105,6 +105,20 @@ def run_bidirectional(forward: nn.Module, backward: nn.Module, x: torch.Tensor) 
     return torch.gru(x, h0, *args)[0]
 
 
+class LastLayer(NamedTuple):
+    """The last layer's outputs, time-major [T, B, .], before they are joined and masked.
+
+    `directions`: one [T, B, H*D] tensor when both directions came from one stock call (a
+    batch without pads, `joined`); otherwise the forward direction and, when bidirectional,
+    the backward one with each row reversed within its length by `rows` (its own inverse).
+    """
+
+    lengths: torch.Tensor
+    directions: list[torch.Tensor]
+    rows: torch.Tensor | None = None
+    joined: bool = False
+
+
 class RecurrentEncoder(nn.Module):
     """Stacked (bi)directional LSTM/GRU over right-padded batches; pads never change results."""
 
@@ -149,6 +163,41 @@ class RecurrentEncoder(nn.Module):
         `final` is the forward direction at each sequence's last step joined with the backward
         direction at its first step: the usual "last hidden state" of a bidirectional RNN.
         """
+        last = self._run(x, lengths)
+        out = last.directions[0]
+        if not last.joined:
+            if last.rows is not None:
+                out = torch.cat([out, permute_rows(last.directions[1], last.rows)], dim=-1)
+            out = out * step_mask(last.lengths, out.size(0)).t()[:, :, None]
+        out = out.transpose(0, 1)  # a view: callers see [B, T, H*D]
+        return out, self._final(out, last.lengths)
+
+    def mean(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """x [B, T, F], lengths [B] -> the mean of the outputs over each row's valid steps [B, H*D].
+
+        The same numbers as `forward` then a masked mean, with three passes over the outputs
+        fewer: a sum over valid steps does not depend on their order, so the backward direction
+        is summed where it was computed (not reversed back) and each direction is summed on its
+        own by one batched product with the 0/1 step mask (no concatenation, no masked copy).
+        About 1 ms of a 45 ms BBC News step with mixed lengths on CPU.
+        """
+        last = self._run(x, lengths)
+        if last.joined:  # no pads
+            total = last.directions[0].sum(0)
+        else:
+            first = last.directions[0]
+            weights = step_mask(last.lengths, first.size(0)).to(first.dtype)[:, None, :]  # [B,1,T]
+            sums = [torch.bmm(weights, d.transpose(0, 1)).squeeze(1) for d in last.directions]
+            total = torch.cat(sums, dim=-1) if len(sums) > 1 else sums[0]
+        return total / last.lengths.clamp(min=1).to(total)[:, None]
+
+    def _run(self, x: torch.Tensor, lengths: torch.Tensor) -> LastLayer:
+        """Every layer; the last one's outputs are left time-major, each direction in its order.
+
+        Layers before the last are joined (backward direction reversed back) but not masked:
+        a valid step never reads a pad position of the layer below (forward: pads come after
+        it; backward: the reversal keeps pads in place), so their values there do not matter.
+        """
         steps = x.size(1)
         lengths_here = lengths.to(x.device)
         if self.resolve_backend(x.device) == "packed":
@@ -174,10 +223,9 @@ class RecurrentEncoder(nn.Module):
             and all(type(rnn) in CELLS.values() for rnn in self.encoder_rnns())
             and bool((lengths_here == steps).all())
         )
-        mask = None if uniform else step_mask(lengths_here, steps).t()[:, :, None]
-        backward = None
+        rows = None
         if self.num_directions == 2 and not uniform:
-            backward = reversal_rows(lengths_here, steps, time_major=True)
+            rows = reversal_rows(lengths_here, steps, time_major=True)
         out = x.transpose(0, 1)
         for i, layer in enumerate(self.layers):
             directions = cast(nn.ModuleList, layer)  # ModuleList iterates as plain Modules
@@ -186,16 +234,18 @@ class RecurrentEncoder(nn.Module):
             out = autocast_input(out)
             if uniform and self.num_directions == 2:
                 out = run_bidirectional(directions[0], directions[1], out)
+                if i == len(self.layers) - 1:
+                    return LastLayer(lengths_here, [out], joined=True)
                 continue
-            parts = [run(directions[0], out)]
-            if backward is not None:
-                flipped = run(directions[1], permute_rows(out, backward))
-                parts.append(permute_rows(flipped, backward))
-            out = torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
-            if mask is not None:
-                out = out * mask
-        out = out.transpose(0, 1)  # a view: callers see [B, T, H*D]
-        return out, self._final(out, lengths_here)
+            outputs = [run(directions[0], out)]
+            if rows is not None:
+                outputs.append(run(directions[1], permute_rows(out, rows)))
+            if i == len(self.layers) - 1:
+                return LastLayer(lengths_here, outputs, rows)
+            if rows is not None:
+                outputs[1] = permute_rows(outputs[1], rows)
+            out = torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]
+        raise AssertionError("an encoder has at least one layer")
 
     def encoder_rnns(self) -> list[nn.Module]:
         """Every layer's direction modules, in order."""
