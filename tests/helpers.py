@@ -162,6 +162,34 @@ def sales(stores: dict[str, int], start: str = "2001-01") -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def monthly_sales_csv(tmp: Path, months: int = 84, trend: bool = True) -> Path:
+    """One store's `sales` as tmp/sales.csv; without the trend purely seasonal, where seasonal
+    naive is exact."""
+    csv = tmp / "sales.csv"
+    frame = sales({"a": months})
+    if not trend:
+        frame["sales"] -= np.arange(months)
+    frame.to_csv(csv, index=False)
+    return csv
+
+
+def tiny_forecast_overrides(csv: Path, horizon: int, *extra: str) -> list[str]:
+    """A small seq2seq on one `sales` column, one test origin, no ETS; `extra` adds the rest
+    (windows per epoch, epochs, the option under test)."""
+    return [
+        "data=timeseries_csv",
+        "model=seq2seq",
+        f"data.path={csv}",
+        "data.time_column=month",
+        "data.value_columns=[sales]",
+        f"data.horizon={horizon}",
+        "data.backtest.windows=1",
+        "data.backtest.ets=false",
+        "model.hidden_size=8",
+        *extra,
+    ]
+
+
 def predicted_test_accuracy(run: Path, frame: pd.DataFrame, tmp: Path) -> float:
     """`predict.py`'s accuracy on the test split of a `long_frame`-style sequence frame (one
     row per step, `sid`, `label`, `split`): what a run's reported test/acc must equal."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import sales, trained_run
+from helpers import monthly_sales_csv, sales, tiny_forecast_overrides, trained_run
 
 from lstmkit.inference.export import export_onnx
 from lstmkit.inference.predict import predict
@@ -41,32 +41,12 @@ def test_the_older_relative_switch_still_loads_as_last_or_none():
     assert net.anchor == "none" and not net.relative
 
 
-def monthly(tmp: Path, trend: bool = True) -> Path:
-    """84 months of sales; without the trend, purely seasonal: seasonal naive is exact."""
-    csv = tmp / "sales.csv"
-    frame = sales({"a": 84})
-    if not trend:
-        frame["sales"] -= np.arange(84)
-    frame.to_csv(csv, index=False)
-    return csv
-
-
 def anchor_run(tmp: Path, *extra: str, trend: bool = True) -> Path:
-    return trained_run(
-        tmp / "outputs",
-        "data=timeseries_csv",
-        "model=seq2seq",
-        f"data.path={monthly(tmp, trend)}",
-        "data.time_column=month",
-        "data.value_columns=[sales]",
-        f"data.horizon={HORIZON}",
-        "data.backtest.windows=1",
-        "data.backtest.ets=false",
-        "model.hidden_size=8",
-        "data.windows_per_epoch=32",
-        "trainer.max_epochs=2",
-        *extra,
+    csv = monthly_sales_csv(tmp, trend=trend)
+    overrides = tiny_forecast_overrides(
+        csv, HORIZON, "data.windows_per_epoch=32", "trainer.max_epochs=2", *extra
     )
+    return trained_run(tmp / "outputs", *overrides)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +59,7 @@ def test_predict_and_onnx_give_the_seasonal_naive_forecast(still_run, tmp_path):
     params = json.loads((still_run / "model.json").read_text())["params"]
     assert params["anchor"] == "seasonal" and params["season"] == SEASON  # from the frequency
     history = sales({"a": 84})["sales"].to_numpy(np.float64)
-    predict(str(still_run), str(monthly(tmp_path)), str(tmp_path / "f.csv"))
+    predict(str(still_run), str(monthly_sales_csv(tmp_path)), str(tmp_path / "f.csv"))
     out = np.loadtxt(tmp_path / "f.csv", delimiter=",", skiprows=1, usecols=-1)
     # by hand: the scaler (standard, fitted on the training span) is undone exactly
     np.testing.assert_allclose(out, seasonal_naive(history, HORIZON, SEASON), rtol=1e-5)

@@ -16,6 +16,17 @@ def batch(b=6, t=11, f=5, seed=0):
     return x, lengths
 
 
+def backward_grads(
+    enc: RecurrentEncoder, x: torch.Tensor, loss: torch.Tensor
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Backpropagate `loss`; the input's and every parameter's gradient, then cleared."""
+    loss.backward()
+    grads = x.grad.clone(), [p.grad.clone() for p in enc.parameters()]
+    x.grad = None
+    enc.zero_grad()
+    return grads
+
+
 def test_reverse_within_length_is_its_own_inverse_and_keeps_pads():
     x = torch.arange(8.0).reshape(2, 4, 1)
     lengths = torch.tensor([4, 2])
@@ -185,10 +196,7 @@ def test_padded_path_gives_packed_weight_gradients_and_zeros_past_the_end(
     for backend in ("padded", "packed"):
         enc.backend = backend
         out, fin = enc(x, lengths)
-        (out.pow(2).sum() + fin.sum()).backward()
-        results.append((out, fin, x.grad.clone(), [p.grad.clone() for p in enc.parameters()]))
-        x.grad = None
-        enc.zero_grad()
+        results.append((out, fin, *backward_grads(enc, x, out.pow(2).sum() + fin.sum())))
     (out_a, fin_a, gx_a, gp_a), (out_b, fin_b, gx_b, gp_b) = results
     past_end = out_a[~step_mask(lengths, x.size(1))]
     assert past_end.numel() > 0 and bool((past_end == 0).all())
@@ -257,10 +265,7 @@ def test_mean_is_the_masked_mean_of_the_outputs_with_the_same_gradients(
             pooled = out.sum(1) / lengths[:, None]  # zero past the end: a plain sum is masked
         else:
             pooled = enc.mean(x, lengths)
-        (pooled * target).sum().backward()
-        results.append((pooled, x.grad.clone(), [p.grad.clone() for p in enc.parameters()]))
-        x.grad = None
-        enc.zero_grad()
+        results.append((pooled, *backward_grads(enc, x, (pooled * target).sum())))
     (pa, gxa, gpa), (pb, gxb, gpb) = results
     torch.testing.assert_close(pb, pa, atol=1e-6, rtol=0)
     torch.testing.assert_close(gxb, gxa, atol=1e-6, rtol=0)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import sales, trained_run
+from helpers import monthly_sales_csv, sales, tiny_forecast_overrides, trained_run
 
 from lstmkit.config_checks import RULES
 from lstmkit.data.series_defaults import anchor_for
@@ -102,32 +102,19 @@ def test_out_of_range_alphas_are_refused():
     assert RULES["data.anchor_alpha"].problem(None) is None
 
 
-def monthly(tmp: Path) -> Path:
-    csv = tmp / "sales.csv"
-    sales({"a": 84}).to_csv(csv, index=False)
-    return csv
-
-
 @pytest.fixture(scope="module")
 def still_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Trained with a learning rate of 1e-12: the network stays as built, the anchor alone."""
     tmp = tmp_path_factory.mktemp("smooth")
-    return trained_run(
-        tmp / "outputs",
-        "data=timeseries_csv",
-        "model=seq2seq",
-        f"data.path={monthly(tmp)}",
-        "data.time_column=month",
-        "data.value_columns=[sales]",
-        f"data.horizon={HORIZON}",
+    overrides = tiny_forecast_overrides(
+        monthly_sales_csv(tmp),
+        HORIZON,
         f"data.anchor_alpha={ALPHA}",
-        "data.backtest.windows=1",
-        "data.backtest.ets=false",
-        "model.hidden_size=8",
         "data.windows_per_epoch=32",
         "trainer.max_epochs=1",
         "optimizer.lr=1e-12",
     )
+    return trained_run(tmp / "outputs", *overrides)
 
 
 def test_predict_and_onnx_give_the_smoothed_anchor(still_run, tmp_path):
@@ -135,7 +122,7 @@ def test_predict_and_onnx_give_the_smoothed_anchor(still_run, tmp_path):
     assert (params["season"], params["anchor_alpha"]) == (SEASON, ALPHA)
     assert f"smoothed with alpha {ALPHA}" in (still_run / "train.log").read_text()
     history = sales({"a": 84})["sales"].to_numpy(np.float64)
-    predict(str(still_run), str(monthly(tmp_path)), str(tmp_path / "f.csv"))
+    predict(str(still_run), str(monthly_sales_csv(tmp_path)), str(tmp_path / "f.csv"))
     out = np.loadtxt(tmp_path / "f.csv", delimiter=",", skiprows=1, usecols=-1)
     # by hand on the last 24 months (the input window): the standard scaler is undone exactly
     expected = smoothed(history[-24:], HORIZON, SEASON, ALPHA)
@@ -158,7 +145,7 @@ def test_a_run_folder_from_before_alpha_loads_as_seasonal_naive(still_run, tmp_p
     del spec["params"]["anchor_alpha"]
     (old / "model.json").write_text(json.dumps(spec))
     assert load_run(old).net.anchor_alpha == 1.0
-    predict(str(old), str(monthly(tmp_path)), str(tmp_path / "f.csv"))
+    predict(str(old), str(monthly_sales_csv(tmp_path)), str(tmp_path / "f.csv"))
     out = np.loadtxt(tmp_path / "f.csv", delimiter=",", skiprows=1, usecols=-1)
     history = sales({"a": 84})["sales"].to_numpy(np.float64)
     np.testing.assert_allclose(out, smoothed(history[-24:], HORIZON, SEASON, 1.0), rtol=1e-5)

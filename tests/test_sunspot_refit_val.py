@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import run_train, sales, trained_run
+from helpers import monthly_sales_csv, run_train, sales, tiny_forecast_overrides, trained_run
 
 from lstmkit.data.backtest import Backtest
 from lstmkit.inference.export import export_onnx
@@ -20,38 +20,18 @@ HORIZON = 6
 FLAG = "data.backtest.refit_on_val=true"
 
 
-def monthly(tmp: Path, trend: bool = True) -> Path:
-    """84 months; without the trend purely seasonal, where seasonal naive is exact."""
-    csv = tmp / "sales.csv"
-    frame = sales({"a": 84})
-    if not trend:
-        frame["sales"] -= np.arange(84)
-    frame.to_csv(csv, index=False)
-    return csv
-
-
 def forecast_args(csv: Path, *extra: str) -> list[str]:
-    return [
-        "data=timeseries_csv",
-        "model=seq2seq",
-        f"data.path={csv}",
-        "data.time_column=month",
-        "data.value_columns=[sales]",
-        f"data.horizon={HORIZON}",
-        "data.backtest.windows=1",
-        "data.backtest.ets=false",
-        "model.hidden_size=8",
-        "data.windows_per_epoch=64",
-        "trainer.max_epochs=3",
-        *extra,
-    ]
+    return tiny_forecast_overrides(
+        csv, HORIZON, "data.windows_per_epoch=64", "trainer.max_epochs=3", *extra
+    )
 
 
 @pytest.fixture(scope="module")
 def refit_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """No anchor to keep (model.anchor=none): the select run's best epoch is always refitted."""
     tmp = tmp_path_factory.mktemp("refit_val")
-    return trained_run(tmp / "outputs", *forecast_args(monthly(tmp), FLAG, "model.anchor=none"))
+    overrides = forecast_args(monthly_sales_csv(tmp), FLAG, "model.anchor=none")
+    return trained_run(tmp / "outputs", *overrides)
 
 
 def test_the_refit_trains_on_train_and_val_for_the_chosen_budget(refit_run):
@@ -97,7 +77,7 @@ def test_predict_and_onnx_agree_with_the_refit_test_score(refit_run, tmp_path):
 
 
 def test_a_kept_anchor_is_the_model_and_nothing_is_refitted(tmp_path):
-    seasonal = monthly(tmp_path, trend=False)
+    seasonal = monthly_sales_csv(tmp_path, trend=False)
     run = trained_run(tmp_path / "outputs", *forecast_args(seasonal, FLAG, "optimizer.lr=0.1"))
     report = json.loads((run / "metrics.json").read_text())
     assert report["anchor"]["kept"] == "anchor"
@@ -111,7 +91,7 @@ def test_a_kept_anchor_is_the_model_and_nothing_is_refitted(tmp_path):
 def test_quantile_models_are_refused_and_older_backtest_configs_load(tmp_path):
     assert Backtest.from_config({"windows": 3, "refit": False}).refit_on_val is False
     done = run_train(
-        *forecast_args(monthly(tmp_path), FLAG, "model.quantiles=[0.1,0.5,0.9]"),
+        *forecast_args(monthly_sales_csv(tmp_path), FLAG, "model.quantiles=[0.1,0.5,0.9]"),
         f"paths.output_dir={tmp_path}",
         f"hydra.run.dir={tmp_path}/run",
     )

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import sales, trained_run
+from helpers import sales, tiny_forecast_overrides, trained_run
 
 from lstmkit.data.backtest import Backtest
 
@@ -42,20 +42,8 @@ def test_a_long_series_trains_on_what_the_longer_validation_leaves(tmp_path):
     csv = tmp_path / "sales.csv"
     frame = sales({"a": 200})
     frame.to_csv(csv, index=False)
-    run = trained_run(
-        tmp_path / "outputs",
-        "data=timeseries_csv",
-        "model=seq2seq",
-        f"data.path={csv}",
-        "data.time_column=month",
-        "data.value_columns=[sales]",
-        "data.horizon=6",
-        "data.backtest.windows=1",
-        "data.backtest.ets=false",
-        "model.hidden_size=8",
-        "data.windows_per_epoch=32",
-        "trainer.max_epochs=1",
-    )
+    overrides = tiny_forecast_overrides(csv, 6, "data.windows_per_epoch=32", "trainer.max_epochs=1")
+    run = trained_run(tmp_path / "outputs", *overrides)
     # by hand: (200 - 6) / 4 = 48.5 steps hold 1 + 42 // 6 = 8 origins, a span of 48 steps
     meta = json.loads((run / "preprocessor" / "meta.json").read_text())
     assert meta["counts"]["val"] == 8 and meta["counts"]["test"] == 1
