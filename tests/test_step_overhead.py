@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from lstmkit.callbacks.weight_averaging import WeightEMA
+from lstmkit.callbacks.weight_averaging import WeightEMA, auto_every
 from lstmkit.models.classifier import RecurrentClassifier
 from lstmkit.tasks.classification import ClassificationTask
 from lstmkit.tasks.optim import ClipWhenOver
@@ -66,6 +66,10 @@ def test_non_finite_norms_are_clipped_as_torch_clips_them():
         assert torch.equal(ours.grad.nan_to_num(), theirs.grad.nan_to_num())
 
 
+def test_auto_updates_a_dozen_times_a_memory_at_most_four_steps_apart():
+    assert [auto_every(1 - 1 / m) for m in (3, 23, 24, 47, 48, 200)] == [1, 1, 2, 3, 4, 4]
+
+
 def test_weight_ema_updates_every_tensor_in_one_lerp():
     ema = WeightEMA(decay=0.9)
     averaged = [torch.zeros(3), torch.full((2, 2), 4.0)]
@@ -85,7 +89,8 @@ class LiveWeights(L.Callback):
         self.steps.append([p.detach().clone() for p in pl_module.parameters()])
 
 
-def test_weight_ema_over_a_real_fit_is_the_textbook_average():
+@pytest.mark.parametrize("every", [1, 3])
+def test_weight_ema_over_a_real_fit_is_the_textbook_average(every):
     g = torch.Generator().manual_seed(0)
     data = [
         {
@@ -98,7 +103,7 @@ def test_weight_ema_over_a_real_fit_is_the_textbook_average():
     torch.manual_seed(0)
     net = RecurrentClassifier(num_classes=3, vocab_size=40, embedding_dim=8, hidden_size=8)
     task = ClassificationTask(net, lambda p: torch.optim.Adam(p, lr=5e-2), num_classes=3)
-    live, ema = LiveWeights(), WeightEMA(decay=0.7)
+    live, ema = LiveWeights(), WeightEMA(decay=0.7, every_n_steps=every)
     trainer = L.Trainer(
         max_epochs=3,
         callbacks=[live, ema],
@@ -109,11 +114,14 @@ def test_weight_ema_over_a_real_fit_is_the_textbook_average():
     )
     loader = DataLoader(data, batch_size=None)
     trainer.fit(task, loader, loader)  # validation swaps the average in and out each epoch
-    expected = live.steps[0]
-    for weights in live.steps[1:]:
-        expected = [a + (w - a) * 0.3 for a, w in zip(expected, weights, strict=True)]
-    assert int(ema._average_model.n_averaged) == len(live.steps) == 12
-    assert ema._pairs is not None  # steps 2-12 took the cached one-lerp path
+    # updated after steps 1, 1 + every, ...: a textbook EMA of those, decay 0.7 a step
+    updates = live.steps[::every]
+    expected = updates[0]
+    for weights in updates[1:]:
+        expected = [a + (w - a) * (1 - 0.7**every) for a, w in zip(expected, weights, strict=True)]
+    assert len(live.steps) == 12
+    assert int(ema._average_model.n_averaged) == len(updates)
+    assert ema._pairs is not None  # updates after the first took the cached one-lerp path
     # after fit the module holds the average (Lightning copies it in at the end of training)
     for ours, theirs in zip(task.parameters(), expected, strict=True):
         assert torch.allclose(ours, theirs, atol=1e-6)

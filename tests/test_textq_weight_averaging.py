@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from helpers import make_text_frame, text_run_overrides, trained_run
 
-from lstmkit.callbacks.weight_averaging import WeightEMA
+from lstmkit.callbacks.weight_averaging import WeightEMA, auto_every
 from lstmkit.data.text import TextDataModule
 from lstmkit.errors import ConfigError
 from lstmkit.inference.run import load_checkpoint, load_run
@@ -70,12 +70,17 @@ def test_the_decay_follows_the_epoch_and_bad_values_are_refused():
         WeightEMA(decay=1.0)
     with pytest.raises(ConfigError, match="memory_epochs"):
         WeightEMA(memory_epochs=0)
+    for bad in (0, 1.5, "often", True):
+        with pytest.raises(ConfigError, match="every_n_steps"):
+            WeightEMA(every_n_steps=bad)
 
 
 def test_the_default_decay_remembers_one_epoch_of_steps(text_run):
     found = re.search(
-        r"weight EMA: decay ([0-9.]+) \(a memory of 1 epoch\(s\), (\d+) optimiser steps\)",
+        r"weight EMA: decay ([0-9.]+) \(a memory of 1 epoch\(s\), (\d+) optimiser steps\), "
+        r"updated every (\d) step",
         (text_run / "train.log").read_text(),
     )
     assert found, "the decay and its reason are logged"
     assert float(found[1]) == pytest.approx(1 - 1 / int(found[2]), abs=1e-4)
+    assert int(found[3]) == auto_every(float(found[1]))
