@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from datetime import datetime
 
 import optuna
 import pandas as pd
 import pytest
-from helpers import run_train, tiny_run_overrides
+from helpers import ROOT, run_train, tiny_run_overrides
 
 pytestmark = pytest.mark.slow
 STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]", re.MULTILINE)
@@ -115,3 +117,40 @@ def test_joblib_runs_two_jobs_at_once_sharing_one_cache_entry(text_csv, tmp_path
     assert len(entries) == 1 and entries[0].is_dir() and not entries[0].name.startswith(".")
     logs = [(sweep / str(i) / "train.log").read_text() for i in (0, 1)]
     assert all("preprocessing cache" in text for text in logs)
+
+
+def test_two_joblib_sweeps_started_together_keep_their_jobs_in_their_own_folders(
+    text_csv, tmp_path
+):
+    """Both sweeps name the same folder (as two started in the same second do with the default
+    `${now:...}` name): each gets its own, and its jobs, run in joblib's worker processes,
+    write into it rather than reserving new ones there."""
+    out = tmp_path / "outputs"
+    same = "hydra.sweep.dir=${lstmkit.new_dir:" + str(tmp_path / "multirun" / "same") + "}"
+    base = [o for o in tiny_run_overrides(text_csv, out) if "hidden_size" not in o]
+    args = [*base, same, "hydra/launcher=local_parallel", "trainer.max_epochs=1"]
+    args += ["callbacks.embedding_projector=null", "model.hidden_size=8,16"]
+    sweeps = [
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "train.py"), "-m", *args, f"seed={seed}"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2)
+    ]
+    for proc in sweeps:
+        assert proc.wait(timeout=600) == 0, proc.stderr.read()[-3000:]
+    folders = sorted((tmp_path / "multirun").iterdir())
+    assert [f.name for f in folders] == ["same", "same_1"]
+    seeds = set()
+    for folder in folders:
+        assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["0", "1"]
+        configs = [json.loads((folder / j / "config.json").read_text())["config"] for j in "01"]
+        assert [c["paths"]["run_dir"] for c in configs] == [str(folder / "0"), str(folder / "1")]
+        assert sorted(c["model"]["hidden_size"] for c in configs) == [8, 16]
+        seeds |= {c["seed"] for c in configs}
+        table = pd.read_csv(folder / "summary.csv")
+        assert list(table["status"]) == ["ok", "ok"]
+    assert seeds == {1, 2}

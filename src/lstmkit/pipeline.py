@@ -13,6 +13,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
+import lstmkit.run_dirs  # noqa: F401  (registers ${lstmkit.new_dir:...} in a launcher's job processes)
 from lstmkit.anchor_fallback import keep_anchor, recalibrate_kept_anchor
 from lstmkit.atomic import write_json
 from lstmkit.budget import apply_budget

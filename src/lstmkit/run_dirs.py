@@ -6,6 +6,12 @@ two processes exactly one succeeds) and takes `<path>_1`, `<path>_2`, ... when i
 Hydra resolves `hydra.run.dir` more than once in a process (Lightning's DDP launcher reads it
 again), so each path is reserved once per process; DDP ranks are relaunched with the folder
 given explicitly and never reach this resolver.
+
+`hydra.sweep.dir` uses it too (two sweeps in the same second shared one multirun folder and
+overwrote each other's jobs). A sweep's jobs resolve that folder again, in other processes
+with the joblib and submitit launchers; the resolver is cached, and Hydra copies the sweep's
+resolver cache into every job's config (`OmegaConf.copy_cache`), so each job gets the folder
+the sweep created instead of reserving a new one.
 """
 
 from __future__ import annotations
@@ -39,4 +45,7 @@ def new_dir(path: str) -> str:
 def register() -> None:
     """Make `${lstmkit.new_dir:...}` known to OmegaConf (idempotent)."""
     if not OmegaConf.has_resolver(RESOLVER):
-        OmegaConf.register_new_resolver(RESOLVER, new_dir)
+        OmegaConf.register_new_resolver(RESOLVER, new_dir, use_cache=True)
+
+
+register()  # importing lstmkit's pipeline in a launcher's job process makes it known there too
