@@ -61,7 +61,7 @@ class RecurrentClassifier(nn.Module):
         )
         self.pooling = Pooling(pooling, self.encoder.output_size, zero_past_end=True)
         self.conv: ConvBranch | None = None
-        features = self.pooling.output_size
+        features = self.encoder.output_size
         if resolve(conv_branch, numeric=input_size is not None):
             assert input_size is not None  # resolve() refuses the branch for text
             if input_size % patch:
