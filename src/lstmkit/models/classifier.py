@@ -39,7 +39,7 @@ class RecurrentClassifier(nn.Module):
         pretrained_embeddings: torch.Tensor | None = None,
         freeze_embeddings: bool = False,
         padding_idx: int = 0,
-        conv_branch: bool | None = False,
+        conv_branch: bool | None = None,
         patch: int = 1,
     ) -> None:
         super().__init__()
