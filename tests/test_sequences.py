@@ -31,7 +31,7 @@ def test_long_format_becomes_ragged_float_sequences(tmp_path):
     frame = long_frame()
     dm = module(write(tmp_path, frame), tmp_path)
     dm.setup()
-    assert dm.model_kwargs() == {"input_size": 2, "num_classes": 2}
+    assert dm.model_kwargs() == {"input_size": 2, "num_classes": 2, "patch": 1}
     counts = {s: len(d) for s, d in dm.splits.items()}
     assert counts == {"train": 16, "val": 2, "test": 6}  # val carved from the official train
     lengths = frame.groupby("sid").size()

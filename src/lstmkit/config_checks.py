@@ -117,6 +117,7 @@ RULES: dict[str, Rule] = {
     "model.dropout": FRACTION,
     "model.embedding_dropout": FRACTION,
     "model.head_dropout": FRACTION,
+    "model.conv_branch": Rule(bool, nullable=True),
     "trainer.max_epochs": Rule(int, -1),  # -1: no epoch limit (with max_steps / max_time)
     "trainer.log_every_n_steps": WHOLE,
     "trainer.gradient_clip_val": Rule(float, 0, nullable=True),

@@ -102,6 +102,7 @@ class SequenceDataModule(ClassificationData):
         self.augment: Augment | None = None
         self.pool_factor = pool_factor
         self.num_features = 0
+        self.patch_size = 1  # the patch size in use, once set up (preprocessor.json)
 
     def _cache_config(self) -> dict[str, Any]:
         return {
@@ -208,7 +209,8 @@ class SequenceDataModule(ClassificationData):
     def _load(self, folder: Path) -> None:
         spec = json.loads((folder / "preprocessor.json").read_text())
         self.labels = LabelMap(spec["labels"])
-        self.num_features = len(spec["feature_columns"]) * spec["patch"]
+        self.patch_size = int(spec["patch"])
+        self.num_features = len(spec["feature_columns"]) * self.patch_size
         given = spec.get("augment")  # null: off; else the sizes it trained with
         self.augment = Augment(**given) if given else None
         for split in SPLITS:
@@ -239,6 +241,11 @@ class SequenceDataModule(ClassificationData):
 
     # -- what the model and the run need ------------------------------------------------------
     def model_kwargs(self) -> dict[str, Any]:
-        """Numeric inputs: the classifier gets an input projection in place of an embedding."""
+        """Numeric inputs: the classifier gets an input projection in place of an embedding, and
+        the patch size, so a convolutional branch can read the raw steps inside the patches."""
         assert self.labels is not None, "call setup() first"
-        return {"input_size": self.num_features, "num_classes": len(self.labels.names)}
+        return {
+            "input_size": self.num_features,
+            "num_classes": len(self.labels.names),
+            "patch": self.patch_size,
+        }

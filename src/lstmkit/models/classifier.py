@@ -1,10 +1,11 @@
-"""Sequence classifier: input layer -> recurrent encoder -> pooling -> linear head."""
+"""Sequence classifier: input layer -> recurrent encoder -> pooling (+ conv branch) -> head."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from lstmkit.models.conv_branch import ConvBranch, resolve
 from lstmkit.models.init import keras_init_embedding, keras_init_rnn
 from lstmkit.models.pooling import Pooling
 from lstmkit.models.recurrent import RecurrentEncoder
@@ -14,7 +15,9 @@ class RecurrentClassifier(nn.Module):
     """Token ids (`vocab_size`) or numeric features (`input_size`) in, class logits out.
 
     Text gets an embedding; numeric sequences get a linear input projection in its place.
-    Everything after the input layer is shared.
+    Everything after the input layer is shared. Numeric input may add a convolutional
+    branch over the raw steps (`conv_branch`, models/conv_branch.py); `patch` is the data's
+    patch size, so the branch can undo the patching.
     """
 
     def __init__(
@@ -36,6 +39,8 @@ class RecurrentClassifier(nn.Module):
         pretrained_embeddings: torch.Tensor | None = None,
         freeze_embeddings: bool = False,
         padding_idx: int = 0,
+        conv_branch: bool | None = None,
+        patch: int = 1,
     ) -> None:
         super().__init__()
         if (vocab_size is None) == (input_size is None):
@@ -55,9 +60,15 @@ class RecurrentClassifier(nn.Module):
             embedding_dim, hidden_size, num_layers, bidirectional, dropout, cell, backend
         )
         self.pooling = Pooling(pooling, self.encoder.output_size, zero_past_end=True)
-        self.head = nn.Sequential(
-            nn.Dropout(head_dropout), nn.Linear(self.encoder.output_size, num_classes)
-        )
+        self.conv: ConvBranch | None = None
+        features = self.encoder.output_size
+        if resolve(conv_branch, numeric=input_size is not None):
+            assert input_size is not None  # resolve() refuses the branch for text
+            if input_size % patch:
+                raise ValueError(f"input_size {input_size} is not a multiple of patch {patch}")
+            self.conv = ConvBranch(input_size // patch, patch)
+            features += self.conv.output_size
+        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(features, num_classes))
         if init == "keras":
             self._keras_init()
         if pretrained_embeddings is not None:
@@ -84,6 +95,10 @@ class RecurrentClassifier(nn.Module):
         # embedded time-major, handed over as a [B, T, E] view: the encoder runs time-major
         x = self.input_dropout(self.input_layer(inputs.transpose(0, 1))).transpose(0, 1)
         if self.pooling.mode == "mean":  # the same mean, without materialising masked outputs
-            return self.head(self.encoder.mean(x, lengths))
-        outputs, final = self.encoder(x, lengths)
-        return self.head(self.pooling(outputs, lengths, final))
+            pooled = self.encoder.mean(x, lengths)
+        else:
+            outputs, final = self.encoder(x, lengths)
+            pooled = self.pooling(outputs, lengths, final)
+        if self.conv is not None:
+            pooled = torch.cat([pooled, self.conv(inputs, lengths)], dim=1)
+        return self.head(pooled)

@@ -18,6 +18,7 @@ from torch import nn
 from lstmkit.atomic import read_run_json, write_json
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.models.classifier import RecurrentClassifier
+from lstmkit.models.conv_branch import resolve as resolve_conv_branch
 from lstmkit.models.ensemble import Ensemble
 from lstmkit.models.pooling import MODES
 from lstmkit.models.recurrent import BACKENDS, CELLS
@@ -91,6 +92,8 @@ KINDS: dict[str, tuple[type[nn.Module], dict[str, Field]]] = {
             "pooling": Field(str, choices=MODES),
             "freeze_embeddings": Field(bool),
             "padding_idx": Field(int, 0, 50_000_000),
+            "conv_branch": Field(bool, optional=True),  # absent in older runs: off
+            "patch": _size(1_000_000),  # the data's patch size (absent in older runs: 1)
             **COMMON,
         },
     ),
@@ -184,6 +187,12 @@ class ModelSpec:
             )
         kind = TARGETS[target]
         params = {k: v for k, v in model.items() if k not in NOT_SAVED}
+        if kind == "classifier":  # model.json keeps what auto chose, not `null`
+            numeric = sizes.get("input_size") is not None
+            try:
+                params["conv_branch"] = resolve_conv_branch(params.get("conv_branch"), numeric)
+            except ValueError as e:
+                raise ConfigError(f"{e}; drop the override for text data.") from None
         extra = sorted(set(sizes) - set(KINDS[kind][1]))
         if extra:  # e.g. data=airline with the default model=lstm
             raise ConfigError(
