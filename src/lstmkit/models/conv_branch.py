@@ -1,8 +1,9 @@
 """A fully convolutional branch beside the LSTM (LSTM-FCN, Karim et al. 2017), numeric input only.
 
-1-NN Euclidean beats an LSTM on small UCR shape sets because the classes differ in local
-shapes at given places along the series; a few convolutions over the raw steps, averaged over
-the series, pick those shapes up where a 32-step recurrent summary of patches does not.
+Meant for small shape-like sets, where 1-NN Euclidean beats a recurrent summary of patches:
+a few convolutions over the raw steps, averaged over the series, see local shapes. On
+ArrowHead's outer cross-validation it did not beat the plain model (it overfits 27 series;
+docs/shape.md), so it is opt-in: `model.conv_branch=true`.
 
 The branch reads the raw steps: a patched input [B, T, p x F] is a reshape of the raw [B, T x p,
 F] (the last patch repeats the last step), so the model undoes it with the data's patch size.
@@ -38,17 +39,20 @@ class MaskedBatchNorm(nn.BatchNorm1d):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         x = x.float()  # statistics over thousands of steps: not in bf16 under autocast
+        running_mean, running_var = self.running_mean, self.running_var
+        assert running_mean is not None and running_var is not None  # tracked (the default)
+        assert self.num_batches_tracked is not None and self.momentum is not None
         if self.training:
             count = mask.sum().clamp(min=1)
             mean = (x * mask).sum((0, 2)) / count
             var = (((x - mean[None, :, None]) * mask) ** 2).sum((0, 2)) / count
             with torch.no_grad():
                 unbiased = var * count / (count - 1).clamp(min=1)
-                self.running_mean.lerp_(mean.detach(), self.momentum)
-                self.running_var.lerp_(unbiased.detach(), self.momentum)
-                self.num_batches_tracked += 1
+                running_mean.lerp_(mean.detach(), self.momentum)
+                running_var.lerp_(unbiased.detach(), self.momentum)
+                self.num_batches_tracked.add_(1)
         else:
-            mean, var = self.running_mean, self.running_var
+            mean, var = running_mean, running_var
         scale = self.weight * torch.rsqrt(var + self.eps)
         return (x - mean[None, :, None]) * scale[None, :, None] + self.bias[None, :, None]
 
