@@ -57,12 +57,13 @@ def kernel_tokens_per_s(
     threads: list[int] | None = None,
     device: str = "cpu",
     shapes: list[Shape] | None = None,
+    precisions: tuple[bool, ...] = (False, True),
 ) -> dict[str, float]:
     """Tokens/s per (precision, threads), interleaved so machine load hits every case alike.
 
     `shapes` (from `epoch_shapes`) times those batches, one pass each per sample; without it,
-    the fixed 32 x 344 batch. On CUDA this is cuDNN's bidirectional LSTM; the thread count
-    does not apply there.
+    the fixed 32 x 344 batch. `precisions`: which of fp32 (False) and bf16 (True) to time. On
+    CUDA this is cuDNN's bidirectional LSTM; the thread count does not apply there.
     """
     torch.manual_seed(0)
     lstm = nn.LSTM(SHAPE[2], 128, bidirectional=True).to(device)
@@ -70,7 +71,7 @@ def kernel_tokens_per_s(
     xs = [torch.randn(t, b, SHAPE[2], device=device, requires_grad=True) for b, t, _ in shapes]
     before = torch.get_num_threads()
     counts = [before] if device != "cpu" else threads or sorted({1, available_cpus()})
-    cases = [(bf16, n) for bf16 in (False, True) for n in counts]
+    cases = [(bf16, n) for bf16 in precisions for n in counts]
     samples: dict[tuple[bool, int], list[float]] = {c: [] for c in cases}
     try:
         for rep in range(repeats + 1):

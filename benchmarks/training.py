@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -38,9 +39,19 @@ def new_model(cfg: Any, dm: Any, path: str, seed: int, device: str = "cpu") -> t
     return instantiate(cfg.model, **dm.model_kwargs(), backend=path).to(device)
 
 
-def pipeline_run(epochs: int, seed: int, *overrides: str) -> dict:
-    """The real pipeline for `epochs` epochs: speed, accuracy, and the threads/precision used."""
+def pipeline_run(
+    epochs: int, seed: int, *overrides: str, kernel_shapes: list | None = None
+) -> dict:
+    """The real pipeline for `epochs` epochs: speed, accuracy, and the threads/precision used.
+
+    With `kernel_shapes` the stock kernel is timed after every epoch too (`TrainTimer`), and
+    `paired_over_kernel` is the median over epochs of each epoch's tokens/s over that kernel's.
+    """
     with tempfile.TemporaryDirectory() as tmp:
+        shapes_file = None
+        if kernel_shapes is not None:
+            shapes_file = Path(tmp) / "kernel_shapes.json"
+            shapes_file.write_text(json.dumps(kernel_shapes))
         report, timings = run_pipeline(
             [
                 *MODEL,
@@ -51,10 +62,17 @@ def pipeline_run(epochs: int, seed: int, *overrides: str) -> dict:
                 *overrides,
             ],
             Path(tmp) / "run",
+            shapes_file,
         )
     seconds = statistics.median(timings["epoch_s"])
     runtime = report["runtime"]
+    epochs_run = zip(timings["tokens"], timings["epoch_s"], strict=True)
+    kernels = timings["kernel"]  # one per epoch with kernel_shapes, else none
+    paired = [t / s / k for (t, s), k in zip(epochs_run, kernels, strict=False)]
     return {
+        "paired_over_kernel": statistics.median(paired) if paired else None,
+        "paired_ratios": paired,
+        "paired_kernel_tokens_per_s": timings["kernel"],
         "overrides": list(overrides),
         "s_per_epoch": seconds,
         "tokens_per_s": timings["tokens"][0] / seconds,

@@ -62,3 +62,42 @@ def test_busy_neighbours_run_only_inside_the_block():
         time.sleep(0.3)
         assert len(procs) == 2 and all(p.poll() is None for p in procs)  # still spinning
     assert all(p.poll() is not None for p in procs)
+
+
+def test_train_timer_times_the_kernel_after_each_epoch_at_the_run_precision(tmp_path):
+    """The paired yardstick: one kernel figure per epoch, taken outside the epoch's timed span."""
+    import json
+
+    import lightning as L
+    from torch.utils.data import DataLoader
+
+    from benchmarks.pipeline_run import TrainTimer
+    from lstmkit.tasks.classification import ClassificationTask
+
+    g = torch.Generator().manual_seed(0)
+    data = [
+        {
+            "inputs": torch.randint(1, 40, (4, 6), generator=g),
+            "lengths": torch.tensor([6, 5, 6, 3]),
+            "targets": torch.randint(0, 3, (4,), generator=g),
+        }
+        for _ in range(3)
+    ]
+    net = RecurrentClassifier(num_classes=3, vocab_size=40, embedding_dim=8, hidden_size=8)
+    task = ClassificationTask(net, lambda p: torch.optim.Adam(p, lr=1e-2), num_classes=3)
+    shapes = tmp_path / "shapes.json"
+    shapes.write_text(json.dumps([[2, 16, 20], [4, 8, 30]]))
+    timer = TrainTimer(str(tmp_path / "timings.json"), kernel_shapes=str(shapes))
+    trainer = L.Trainer(
+        max_epochs=2,
+        callbacks=[timer],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    loader = DataLoader(data, batch_size=None)
+    trainer.fit(task, loader, loader)
+    saved = json.loads((tmp_path / "timings.json").read_text())
+    assert len(saved["epoch_s"]) == len(saved["kernel"]) == 2
+    assert all(k > 0 for k in saved["kernel"]) and all(s > 0 for s in saved["epoch_s"])
