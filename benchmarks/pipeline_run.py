@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from benchmarks.kernel import kernel_tokens_per_s
 from lstmkit.atomic import write_json
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -47,8 +48,6 @@ class TrainTimer(L.Callback):
         val = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         self.val.append(val)
         if self.shapes:
-            from benchmarks.kernel import kernel_tokens_per_s
-
             bf16 = str(trainer.precision).startswith("bf16")
             n = torch.get_num_threads()
             speeds = kernel_tokens_per_s(

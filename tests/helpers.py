@@ -62,6 +62,22 @@ def run_train(
     return run_script("train.py", *overrides, cwd=cwd, timeout=timeout)
 
 
+def train_together(*args: str, seeds: tuple[int, ...] = (1, 2), timeout: int = 300) -> None:
+    """Start `python train.py <args> seed=<s>` for every seed at once; all must succeed."""
+    runs = [
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "train.py"), *args, f"seed={seed}"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in seeds
+    ]
+    for proc in runs:
+        assert proc.wait(timeout=timeout) == 0, proc.stderr.read()[-3000:]
+
+
 def trained_run(out: Path, *overrides: str) -> Path:
     """Train with `overrides` into `out`/run (quietly) and return that run folder."""
     given = {o.split("=", 1)[0] for o in overrides}  # Hydra rejects a key given twice
@@ -143,6 +159,23 @@ def long_frame(n_per_class: int = 12, seed: int = 0) -> pd.DataFrame:
         .sort_values(["t"], kind="stable")
         .reset_index(drop=True)
     )  # sequences interleaved, steps in order within each
+
+
+def patched_sequence_overrides(csv: Path, *extra: str) -> list[str]:
+    """A tiny sequence classification run of `long_frame` data read in patches of 3 steps."""
+    return [
+        "data=sequence_csv",
+        f"data.path={csv}",
+        "data.id_column=sid",
+        "data.step_column=t",
+        "data.split_column=split",
+        "data.patch=3",
+        "model.hidden_size=8",
+        "trainer.max_epochs=3",
+        "budget.min_steps=0",
+        "optimizer.lr=1e-2",
+        *extra,
+    ]
 
 
 def sales(stores: dict[str, int], start: str = "2001-01") -> pd.DataFrame:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from datetime import datetime
 
 import optuna
 import pandas as pd
 import pytest
-from helpers import ROOT, run_train, tiny_run_overrides
+from helpers import run_train, tiny_run_overrides, train_together
 
 pytestmark = pytest.mark.slow
 STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]", re.MULTILINE)
@@ -130,18 +128,7 @@ def test_two_joblib_sweeps_started_together_keep_their_jobs_in_their_own_folders
     base = [o for o in tiny_run_overrides(text_csv, out) if "hidden_size" not in o]
     args = [*base, same, "hydra/launcher=local_parallel", "trainer.max_epochs=1"]
     args += ["callbacks.embedding_projector=null", "model.hidden_size=8,16"]
-    sweeps = [
-        subprocess.Popen(
-            [sys.executable, str(ROOT / "train.py"), "-m", *args, f"seed={seed}"],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for seed in (1, 2)
-    ]
-    for proc in sweeps:
-        assert proc.wait(timeout=600) == 0, proc.stderr.read()[-3000:]
+    train_together("-m", *args, timeout=600)
     folders = sorted((tmp_path / "multirun").iterdir())
     assert [f.name for f in folders] == ["same", "same_1"]
     seeds = set()

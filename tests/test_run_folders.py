@@ -5,14 +5,12 @@ from __future__ import annotations
 import errno
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
-from helpers import ROOT, make_text_frame, run_train, tiny_run_overrides
+from helpers import make_text_frame, run_train, tiny_run_overrides, train_together
 from lightning.fabric.utilities.cloud_io import _atomic_save
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.demos.boring_classes import BoringModel
@@ -99,18 +97,7 @@ def test_two_runs_started_together_get_their_own_folders(tmp_path):
     make_text_frame().to_csv(csv, index=False)
     same = "hydra.run.dir='${lstmkit.new_dir:" + str(tmp_path / "o" / "same") + "}'"
     args = [*tiny_run_overrides(csv, tmp_path / "o", "trainer.max_epochs=1"), same]
-    runs = [
-        subprocess.Popen(
-            [sys.executable, str(ROOT / "train.py"), *args, f"seed={seed}"],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for seed in (1, 2)
-    ]
-    for proc in runs:
-        assert proc.wait(timeout=300) == 0, proc.stderr.read()[-3000:]
+    train_together(*args)
     folders = sorted((tmp_path / "o").glob("same*"))
     assert [f.name for f in folders] == ["same", "same_1"]
     seeds = sorted(json.loads((f / "config.json").read_text())["config"]["seed"] for f in folders)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from helpers import long_frame, predicted_test_accuracy, trained_run
+from helpers import long_frame, patched_sequence_overrides, predicted_test_accuracy, trained_run
 
 from lstmkit.errors import ConfigError
 from lstmkit.inference.export import export_onnx
@@ -93,18 +93,7 @@ def numeric_runs(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("conv")
     frame = long_frame(n_per_class=20)
     frame.to_csv(tmp / "seq.csv", index=False)
-    common = (
-        "data=sequence_csv",
-        f"data.path={tmp / 'seq.csv'}",
-        "data.id_column=sid",
-        "data.step_column=t",
-        "data.split_column=split",
-        "data.patch=3",
-        "model.hidden_size=8",
-        "trainer.max_epochs=3",
-        "budget.min_steps=0",
-        "optimizer.lr=1e-2",
-    )
+    common = patched_sequence_overrides(tmp / "seq.csv")
     on = trained_run(tmp / "on", *common, "model.conv_branch=true")
     off = trained_run(tmp / "off", *common, "model.conv_branch=false")
     return frame, on, off

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import long_frame, predicted_test_accuracy, trained_run
+from helpers import long_frame, patched_sequence_overrides, predicted_test_accuracy, trained_run
 
 from lstmkit.data.patches import TARGET_STEPS, patch, patch_size_for
 from lstmkit.data.series_defaults import (
@@ -127,19 +127,7 @@ def test_a_patched_run_predicts_new_sequences_as_it_scored_its_test_split(tmp_pa
     csv = tmp_path / "seq.csv"
     frame = long_frame(n_per_class=20)
     frame.to_csv(csv, index=False)
-    run = trained_run(
-        tmp_path / "out",
-        "data=sequence_csv",
-        f"data.path={csv}",
-        "data.id_column=sid",
-        "data.step_column=t",
-        "data.split_column=split",
-        "data.patch=3",
-        "model.hidden_size=8",
-        "trainer.max_epochs=3",
-        "budget.min_steps=0",
-        "optimizer.lr=1e-2",
-    )
+    run = trained_run(tmp_path / "out", *patched_sequence_overrides(csv))
     spec = json.loads((run / "preprocessor" / "preprocessor.json").read_text())
     assert spec["patch"] == 3
     accuracy = predicted_test_accuracy(run, frame, tmp_path)
