@@ -102,6 +102,9 @@ def test_the_rule_counts_training_sequences_and_the_user_decides(tmp_path):
         fold_count(compose_cfg(tmp_path, "ensemble.folds=1"))
     with pytest.raises(ConfigError, match="choose one kind of ensemble"):
         fold_count(compose_cfg(tmp_path, "ensemble.folds=3", "ensemble.size=2"))
+    with pytest.raises(ConfigError, match="ensemble.neighbours=true needs a fold ensemble"):
+        fold_count(compose_cfg(tmp_path, "ensemble.folds=0", "ensemble.neighbours=true"))
+    assert fold_count(compose_cfg(tmp_path, "ensemble.neighbours=true"))[0] == FOLDS
 
 
 def test_members_keep_their_last_weights_unless_told_to_choose(tmp_path):
@@ -139,6 +142,9 @@ def test_a_tiny_set_trains_a_fold_ensemble_that_predict_reads(tmp_path):
     report = json.loads((run / "metrics.json").read_text())
     assert report["ensemble"]["folds"] == FOLDS
     assert report["ensemble"]["reason"] == "null: 34 training sequences < 100"
+    near = report["ensemble"]["neighbours"]  # long_frame's lengths vary: no neighbour member
+    assert near["reason"].startswith("null: the training sequences differ in length")
+    assert "neighbours" not in json.loads((run / "model.json").read_text())["params"]
     assert "cross-validated ensemble of 4 fold members" in (run / "train.log").read_text()
     assert json.loads((run / "model.json").read_text())["kind"] == "ensemble"
     assert json.loads((run / "config.json").read_text())["config"]["ensemble"]["folds"] == FOLDS

@@ -22,16 +22,35 @@ from omegaconf import DictConfig, open_dict
 
 from lstmkit.data.augment import SMALL
 from lstmkit.data.base import CsvDataModule
+from lstmkit.data.classified import ClassificationData
 from lstmkit.ensemble import member_config, save_ensemble, score, write_report
 from lstmkit.errors import ConfigError
 from lstmkit.inference.run import load_run
+from lstmkit.models.ensemble import Ensemble
+from lstmkit.neighbour_choice import Choice, choose, describe, pool
+from lstmkit.neighbour_choice import setting as neighbour_setting
 
 log = logging.getLogger(__name__)
 FOLDS = 4  # 36 ArrowHead series: 27 to train on and 9 to validate on per member
 
 
 def fold_count(cfg: DictConfig) -> tuple[int, str]:
-    """How many fold members this run trains (0: one ordinary run), and why (logged, saved)."""
+    """How many fold members this run trains (0: one ordinary run), and why (logged, saved).
+
+    `ensemble.neighbours=true` needs the members' out-of-fold predictions: refused without.
+    """
+    folds, why = _fold_count(cfg)
+    member = "folds" in cfg.data and cfg.data.get("fold") is not None
+    if not folds and not member and neighbour_setting(cfg):
+        raise ConfigError(
+            f"ensemble.neighbours=true needs a fold ensemble of sequence data, but this run has "
+            f"none ({why}); set ensemble.folds=4 (or null below {SMALL} training sequences), "
+            "or leave ensemble.neighbours null."
+        )
+    return folds, why
+
+
+def _fold_count(cfg: DictConfig) -> tuple[int, str]:
     setting = (cfg.get("ensemble") or {}).get("folds")
     if setting is not None and int(setting) == 1:
         raise ConfigError("ensemble.folds=1 is not cross-validation: use 0 (off), null or >= 2.")
@@ -87,18 +106,42 @@ def fold_config(cfg: DictConfig, fold: int, folds: int, folder: Path) -> DictCon
 
 
 def out_of_fold(
-    cfg: DictConfig, folders: list[Path], datamodules: list[CsvDataModule]
+    cfg: DictConfig,
+    folders: list[Path],
+    datamodules: list[CsvDataModule],
+    neighbours: Choice | None = None,
 ) -> dict[str, float]:
     """Each member's validation metrics on its own fold, averaged with the folds' sizes as
-    weights: accuracy and loss are then exactly those of the pooled out-of-fold predictions."""
+    weights: accuracy and loss are then exactly those of the pooled out-of-fold predictions.
+
+    With a neighbour member, member i is blended with neighbours that remember only the
+    series it trained on, at the chosen weight: the scores of what was saved, out of fold.
+    """
     total: dict[str, float] = {}
     count = 0
-    for folder, datamodule in zip(folders, datamodules, strict=True):
+    for i, (folder, datamodule) in enumerate(zip(folders, datamodules, strict=True)):
         size = len(cast(Sized, datamodule.splits["val"]))
-        for key, value in score(cfg, load_run(folder).net, datamodule, ("validate",)).items():
+        net = load_run(folder).net
+        if neighbours is not None and neighbours.member is not None:
+            net = Ensemble([net], True, neighbours.fold_members[i], neighbours.weight).eval()
+        for key, value in score(cfg, net, datamodule, ("validate",)).items():
             total[key] = total.get(key, 0.0) + value * size
         count += size
     return {key: value / count for key, value in total.items()}
+
+
+def choose_neighbours(
+    cfg: DictConfig, folders: list[Path], datamodules: list[CsvDataModule]
+) -> Choice:
+    """The nearest-neighbour member (or none), chosen on the members' out-of-fold predictions."""
+    if neighbour_setting(cfg) is False:
+        choice = Choice("ensemble.neighbours=false")
+    else:
+        labels = cast(ClassificationData, datamodules[0]).labels
+        assert labels is not None, "setup() first"
+        choice = choose(cfg, pool(folders, datamodules), len(labels.names))
+    log.info(describe(choice))
+    return choice
 
 
 def train_cv_ensemble(
@@ -125,8 +168,10 @@ def train_cv_ensemble(
     with open_dict(chosen):
         chosen.ensemble.folds = folds  # the saved config says what ran
     folders = [Path(member.paths.run_dir) for member in members]
-    net = save_ensemble(out, chosen, folders, datamodules[0])  # one preprocessing for all
-    metrics = out_of_fold(cfg, folders, datamodules) | score(cfg, net, datamodules[0], ("test",))
+    near = choose_neighbours(cfg, folders, datamodules)
+    net = save_ensemble(out, chosen, folders, datamodules[0], near)  # one preprocessing for all
+    metrics = out_of_fold(cfg, folders, datamodules, near)
+    metrics |= score(cfg, net, datamodules[0], ("test",))
     info = {
         "size": folds,
         "folds": folds,
@@ -134,5 +179,6 @@ def train_cv_ensemble(
         "keep": (cfg.get("ensemble") or {}).get("keep", "last"),
         "val": "out of fold: each member on its own fold, weighted by fold size",
         "members": [str(folder.relative_to(out)) for folder in folders],
+        "neighbours": {"reason": near.reason, **near.summary},
     }
     return write_report(chosen, out, metrics, [r["metrics"] for r in reports], info, started)

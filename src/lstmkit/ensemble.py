@@ -26,6 +26,7 @@ from lstmkit.errors import ConfigError
 from lstmkit.inference.run import load_run
 from lstmkit.models.ensemble import Ensemble
 from lstmkit.models.spec import ModelSpec
+from lstmkit.neighbour_choice import Choice
 from lstmkit.run_config import save_config
 from lstmkit.tables import metrics_table
 
@@ -73,13 +74,26 @@ def score(
 
 
 def save_ensemble(
-    out: Path, cfg: DictConfig, folders: list[Path], datamodule: CsvDataModule
+    out: Path,
+    cfg: DictConfig,
+    folders: list[Path],
+    datamodule: CsvDataModule,
+    neighbours: Choice | None = None,
 ) -> Ensemble:
-    """Write the ensemble's model.json, checkpoint, preprocessing and config; return its net."""
+    """Write the ensemble's model.json, checkpoint, preprocessing and config; return its net.
+
+    `neighbours`: a fold ensemble's nearest-neighbour member and its weight, if one was chosen.
+    """
     loaded = [load_run(folder) for folder in folders]  # members read back as data
-    spec = ModelSpec.ensemble([run.model for run in loaded])
+    near = neighbours.spec() if neighbours is not None else None
+    spec = ModelSpec.ensemble([run.model for run in loaded], near)
     net = cast(Ensemble, spec.build())  # an ensemble spec builds an Ensemble
-    trained = Ensemble([run.net for run in loaded], spec.params["member_kind"] == "classifier")
+    classifier = spec.params["member_kind"] == "classifier"
+    trained = (
+        Ensemble([run.net for run in loaded], classifier)
+        if neighbours is None or neighbours.member is None
+        else Ensemble([run.net for run in loaded], True, neighbours.member, neighbours.weight)
+    )
     net.load_state_dict(trained.state_dict())
     net.eval()
     spec.save(out)

@@ -20,6 +20,7 @@ from lstmkit.errors import ConfigError, DataError
 from lstmkit.models.classifier import RecurrentClassifier
 from lstmkit.models.conv_branch import resolve as resolve_conv_branch
 from lstmkit.models.ensemble import Ensemble
+from lstmkit.models.neighbours import NearestNeighbours
 from lstmkit.models.pooling import MODES
 from lstmkit.models.recurrent import BACKENDS, CELLS
 from lstmkit.models.seq2seq import ANCHORS, HEADS, Seq2SeqForecaster
@@ -123,6 +124,30 @@ NOT_SAVED = ("_target_", "pretrained_embeddings")  # the vectors end up in the w
 ENSEMBLE = "ensemble"  # params: member_kind, members (each a params dict), the shared sizes
 SIZES = ("vocab_size", "input_size", "num_classes", "horizon", "num_targets", "future_size")
 MAX_MEMBERS = 64
+NEIGHBOURS = {  # an ensemble's nearest-neighbour member (models/neighbours.py)
+    "count": _size(10_000_000),
+    "steps": _size(10_000_000),
+    "width": _size(1_000_000),
+    "weight": Field(float, 0.01, 0.99),  # the networks' share
+    "beta": Field(float, 1e-3, 1e3),
+    "scale": Field(float, 1e-12, 1e12),
+}
+
+
+def _neighbour_problems(params: dict[str, Any]) -> list[str]:
+    """`neighbours`: absent, or every field of NEIGHBOURS checked, on classifier members only."""
+    near = params.get("neighbours")
+    if near is None:
+        return []
+    if params.get("member_kind") != "classifier" or not isinstance(near, dict):
+        return ["neighbours must be a dict, and only with classifier members"]
+    if "num_classes" not in params:
+        return ["neighbours need the ensemble's num_classes"]
+    problems = [f"unknown option model.neighbours.{k}" for k in near if k not in NEIGHBOURS]
+    for name, rule in NEIGHBOURS.items():
+        if why := rule.check(name, near.get(name)):
+            problems.append(f"model.neighbours.{name} {why}")
+    return problems
 
 
 def _ensemble_problems(params: dict[str, Any], source: str, error: type[Exception]) -> list[str]:
@@ -132,9 +157,9 @@ def _ensemble_problems(params: dict[str, Any], source: str, error: type[Exceptio
         return [f"member_kind must be one of {sorted(KINDS)}, got {kind!r}"]
     if not isinstance(members, list) or not 1 <= len(members) <= MAX_MEMBERS:
         return [f"members must be a list of 1 to {MAX_MEMBERS} model specs"]
-    problems = [
-        f"unknown option model.{k}" for k in params if k not in {*SIZES, "member_kind", "members"}
-    ]
+    known = {*SIZES, "member_kind", "members", "neighbours"}
+    problems = [f"unknown option model.{k}" for k in params if k not in known]
+    problems += _neighbour_problems(params)
     for i, member in enumerate(members):
         checked = ModelSpec.from_dict(
             {"kind": kind, "params": member}, f"{source} member {i}", error
@@ -218,11 +243,16 @@ class ModelSpec:
         return cls.from_dict(data, str(path))
 
     @classmethod
-    def ensemble(cls, members: list[ModelSpec]) -> ModelSpec:
-        """The spec of averaging `members` (all of one kind and the same data sizes)."""
+    def ensemble(
+        cls, members: list[ModelSpec], neighbours: dict[str, Any] | None = None
+    ) -> ModelSpec:
+        """The spec of averaging `members` (all of one kind and the same data sizes), and
+        blending in a nearest-neighbour member when `neighbours` gives its sizes and weight."""
         first = members[0]
         sizes = {k: first.params[k] for k in SIZES if first.params.get(k) is not None}
         params = {"member_kind": first.kind, "members": [m.params for m in members], **sizes}
+        if neighbours is not None:
+            params["neighbours"] = dict(neighbours)
         return cls.from_dict({"kind": ENSEMBLE, "params": params}, "ensemble", ConfigError)
 
     def save(self, folder: str | Path) -> None:
@@ -236,7 +266,12 @@ class ModelSpec:
         if self.kind == ENSEMBLE:
             kind = self.params["member_kind"]
             nets = [ModelSpec(kind, p).build() for p in self.params["members"]]
-            return Ensemble(nets, probabilities=kind == "classifier")
+            near = self.params.get("neighbours")
+            if near is None:
+                return Ensemble(nets, probabilities=kind == "classifier")
+            sizes = {k: near[k] for k in ("count", "steps", "width", "beta", "scale")}
+            member = NearestNeighbours(num_classes=self.params["num_classes"], **sizes)
+            return Ensemble(nets, True, member, near["weight"])
         cls, _ = KINDS[self.kind]
         extra = (
             {}
