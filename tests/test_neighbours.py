@@ -224,3 +224,16 @@ def test_a_fold_ensemble_of_barely_trained_networks_listens_to_its_neighbours(tm
     accuracy = predicted_test_accuracy(run, frame, tmp_path)
     assert accuracy == pytest.approx(report["metrics"]["test/acc"], abs=1e-6)
     assert export_onnx(run, tmp_path / "blend.onnx")["max_abs_diff"] < 1e-4
+
+
+def test_the_choice_is_the_same_a_few_rows_at_a_time_and_capped_for_big_sets(monkeypatch):
+    import lstmkit.neighbour_choice as choice
+
+    whole = choose(cfg(), twin_pool(networks_right=False), num_classes=3)
+    monkeypatch.setattr(choice, "ROWS", 5)  # 12 sequences in blocks of 5, 5 and 2
+    blocks = choose(cfg(), twin_pool(networks_right=False), num_classes=3)
+    assert blocks.summary == whole.summary
+    torch.testing.assert_close(blocks.member.memory, whole.member.memory)
+    monkeypatch.setattr(choice, "MAX_SERIES", 11)
+    capped = choose(cfg(True), twin_pool(networks_right=False), num_classes=3)
+    assert capped.member is None and "more than an exact neighbour search keeps" in capped.reason

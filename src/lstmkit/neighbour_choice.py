@@ -29,6 +29,8 @@ from lstmkit.models.neighbours import FAR, NearestNeighbours
 
 log = logging.getLogger(__name__)
 BETAS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+MAX_SERIES, MAX_VALUES = 20_000, 50_000_000  # an exact search: [batch, series] distances
+ROWS = 512  # the choice's distance matrix is built this many sequences at a time
 SHARES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)  # the networks'; 1.0 = no member
 
 
@@ -107,15 +109,19 @@ def choose(cfg: DictConfig, data: Pool, num_classes: int) -> Choice:
             f"{int(lengths.max())} steps), so Euclidean neighbours would compare unlike steps"
         )
     count, steps, width = data.inputs.shape
+    if count > MAX_SERIES or count * steps * width > MAX_VALUES:
+        why = (
+            f"{count} training sequences of {steps} x {width} values: more than an exact "
+            f"neighbour search keeps ({MAX_SERIES} sequences, {MAX_VALUES:.0e} values)"
+        )
+        if wanted:
+            log.warning("ensemble.neighbours=true ignored: %s", why)
+        return Choice(why)
     everyone = NearestNeighbours(count, steps, width, num_classes, beta=1.0, scale=1.0)
     everyone.store(data.inputs, data.lengths, data.labels)
-    with torch.no_grad():
-        distances = everyone.distances(data.inputs, data.lengths)
-        nearest_other = (distances + torch.eye(count) * FAR).amin(1)
-        scale = float(nearest_other.median())
-        scale = scale if scale > 0 else float(nearest_other.mean()) or 1.0
-        same_fold = torch.from_numpy(data.fold[:, None] == data.fold[None, :])
-        out_of_fold = everyone.class_distances(distances + same_fold * FAR)
+    nearest_other, out_of_fold = _distances(everyone, data)
+    scale = float(nearest_other.median())
+    scale = scale if scale > 0 else float(nearest_other.mean()) or 1.0
     targets = data.labels.numpy()
     networks = np.log(np.clip(data.networks, 1e-12, 1.0))
     shares = SHARES[1:] if wanted else SHARES
@@ -151,6 +157,23 @@ def choose(cfg: DictConfig, data: Pool, num_classes: int) -> Choice:
         fold_members.append(part)
     why = "forced on" if wanted else "null: equal lengths"
     return Choice(why, member, share, fold_members, summary)
+
+
+@torch.no_grad()
+def _distances(everyone: NearestNeighbours, data: Pool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each sequence's distance to its nearest other one [N], and to each class's nearest
+    sequence outside its own fold [N, C], a block of rows at a time."""
+    nearest, per_class = [], []
+    for start in range(0, len(data.labels), ROWS):
+        rows = slice(start, start + ROWS)
+        distances = everyone.distances(data.inputs[rows], data.lengths[rows])
+        own = torch.arange(distances.shape[0])
+        itself = torch.zeros_like(distances)
+        itself[own, own + start] = FAR
+        nearest.append((distances + itself).amin(1))
+        same_fold = torch.from_numpy(data.fold[rows, None] == data.fold[None, :])
+        per_class.append(everyone.class_distances(distances + same_fold * FAR))
+    return torch.cat(nearest), torch.cat(per_class)
 
 
 def _blend(networks: np.ndarray, near: np.ndarray, share: float) -> np.ndarray:
