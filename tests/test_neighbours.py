@@ -237,3 +237,28 @@ def test_the_choice_is_the_same_a_few_rows_at_a_time_and_capped_for_big_sets(mon
     monkeypatch.setattr(choice, "MAX_SERIES", 11)
     capped = choose(cfg(True), twin_pool(networks_right=False), num_classes=3)
     assert capped.member is None and "more than an exact neighbour search keeps" in capped.reason
+
+
+def test_an_onnx_graph_of_the_member_takes_series_shorter_and_longer_than_it_stores(tmp_path):
+    import onnxruntime as ort
+
+    member = NearestNeighbours(4, 5, 2, num_classes=3, beta=4.0, scale=1.5).eval()
+    member.store(torch.randn(4, 5, 2), torch.full((4,), 5), torch.tensor([0, 1, 2, 0]))
+    path = tmp_path / "near.onnx"
+    example = (torch.randn(2, 9, 2), torch.tensor([9, 4]))  # traced longer than it stores
+    torch.onnx.export(
+        member,
+        example,
+        str(path),
+        dynamo=False,
+        input_names=["inputs", "lengths"],
+        output_names=["outputs"],
+        dynamic_axes={"inputs": {0: "batch", 1: "time"}, "lengths": {0: "batch"}},
+        opset_version=17,
+    )
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for steps, lengths in ((3, [3, 2, 1]), (5, [5, 5, 4]), (11, [11, 6, 2])):
+        inputs = torch.randn(3, steps, 2)
+        got = session.run(None, {"inputs": inputs.numpy(), "lengths": np.array(lengths)})[0]
+        want = member(inputs, torch.tensor(lengths)).detach().numpy()
+        np.testing.assert_allclose(got, want, atol=1e-5)

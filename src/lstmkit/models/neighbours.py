@@ -50,10 +50,9 @@ class NearestNeighbours(nn.Module):
         """[B, T, width] -> [B, steps * width]: pads zeroed, cut or zero-extended to `steps`."""
         steps = torch.arange(inputs.shape[1], device=inputs.device)
         valid = (steps[None, :] < lengths[:, None].to(inputs.device)).to(inputs.dtype)
-        kept = (inputs * valid[..., None])[:, : self.steps]
-        extra = self.steps - kept.shape[1]
-        if extra > 0:
-            kept = torch.cat([kept, kept.new_zeros(kept.shape[0], extra, self.width)], dim=1)
+        zeros = inputs.new_zeros(inputs.shape[0], self.steps, self.width)
+        # extend, then cut: no branch on the length, so an ONNX graph takes any length
+        kept = torch.cat([inputs * valid[..., None], zeros], dim=1)[:, : self.steps]
         return kept.reshape(kept.shape[0], self.steps * self.width)
 
     def distances(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
