@@ -566,6 +566,10 @@ CONFIGS = {
     "max_epochs 0": (["trainer.max_epochs=0"], r"^trainer.max_epochs=0 trains nothing"),
     "dropout above 1": (["model.dropout=1.5"], r"model.dropout must be in \[0, 1\), got 1.5"),
     "flag not a boolean": (["data.drop_empty=maybe"], r"data.drop_empty must be true or false"),
+    "neighbours not a boolean": (
+        ["ensemble.neighbours=yes"],
+        r"ensemble.neighbours must be true or false",
+    ),
     "fractional horizon": (
         ["data=airline", "model=seq2seq", "data.horizon=2.5"],
         r"data.horizon must be a whole number >= 1, got 2.5",

@@ -80,6 +80,7 @@ RULES: dict[str, Rule] = {
     "ensemble.size": Rule(int, 1, 64),
     "ensemble.top_k": Rule(int, 1, 64),
     "ensemble.folds": Rule(int, 0, 64, nullable=True),
+    "ensemble.neighbours": Rule(bool, nullable=True),
     "data.num_workers": Rule(int, 0),
     "data.pool_factor": WHOLE,
     "data.patch": Rule(int, 1, nullable=True),
