@@ -46,8 +46,8 @@ def test_distances_are_euclidean_over_each_series_own_steps_only():
     got = member.distances(*padded(new, 9)).numpy()
     for i, s in enumerate(new):
         for j, m in enumerate(stored):
-            a, b = zero_extended(s, 8), zero_extended(m, 8)  # the shorter extended with zeros
-            want = np.sqrt(((a[: max(len(s), 6)] - b[: max(len(s), 6)]) ** 2).sum())
+            both = max(len(s), len(m))  # the shorter is extended with zeros
+            want = np.sqrt(((zero_extended(s, both) - zero_extended(m, both)) ** 2).sum())
             assert got[i, j] == pytest.approx(want, rel=1e-5)
     # a series scores the same alone as inside a batch padded to any length
     alone = member(*padded(new[1:2], 4, fill=0.0))
