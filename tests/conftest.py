@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import long_frame, make_text_frame, sales, text_run_overrides, trained_run
+from helpers import (
+    SEQUENCE_COLUMNS,
+    long_frame,
+    make_text_frame,
+    sales,
+    text_run_overrides,
+    trained_run,
+)
 
 
 @pytest.fixture
@@ -40,9 +47,7 @@ def sequence_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "data=sequence_csv",
         "model=lstm",
         f"data.path={csv}",
-        "data.id_column=sid",
-        "data.step_column=t",
-        "data.split_column=split",
+        *SEQUENCE_COLUMNS,
         "model.embedding_dim=8",
         "model.hidden_size=8",
         "trainer.max_epochs=6",

@@ -161,14 +161,16 @@ def long_frame(n_per_class: int = 12, seed: int = 0) -> pd.DataFrame:
     )  # sequences interleaved, steps in order within each
 
 
+# the id, step and split columns `long_frame` writes, as train.py overrides
+SEQUENCE_COLUMNS = ("data.id_column=sid", "data.step_column=t", "data.split_column=split")
+
+
 def patched_sequence_overrides(csv: Path, *extra: str) -> list[str]:
     """A tiny sequence classification run of `long_frame` data read in patches of 3 steps."""
     return [
         "data=sequence_csv",
         f"data.path={csv}",
-        "data.id_column=sid",
-        "data.step_column=t",
-        "data.split_column=split",
+        *SEQUENCE_COLUMNS,
         "data.patch=3",
         "model.hidden_size=8",
         "trainer.max_epochs=3",

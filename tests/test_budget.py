@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import QUIET, long_frame, run_train, tiny_run_overrides
+from helpers import QUIET, SEQUENCE_COLUMNS, long_frame, run_train, tiny_run_overrides
 
 from lstmkit.callbacks.best_metric import BestMetric
 from lstmkit.errors import ConfigError
@@ -19,9 +19,7 @@ def sequence_overrides(tmp_path, *extra: str) -> list[str]:
     return [
         "data=sequence_csv",
         f"data.path={csv}",
-        "data.id_column=sid",
-        "data.step_column=t",
-        "data.split_column=split",
+        *SEQUENCE_COLUMNS,
         f"paths.output_dir={out}",
         f"hydra.run.dir={out}/run",
         "model.embedding_dim=8",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import predicted_test_accuracy, trained_run
+from helpers import SEQUENCE_COLUMNS, predicted_test_accuracy, trained_run
 from omegaconf import OmegaConf
 
 from lstmkit.errors import ConfigError, DataError
@@ -18,8 +18,6 @@ from lstmkit.models.ensemble import Ensemble
 from lstmkit.models.neighbours import NearestNeighbours
 from lstmkit.models.spec import ModelSpec
 from lstmkit.neighbour_choice import Pool, choose
-
-COLUMNS = ("data.id_column=sid", "data.step_column=t", "data.split_column=split")
 
 
 def padded(series: list[np.ndarray], steps: int, fill: float = 1e3):
@@ -204,7 +202,7 @@ def test_a_fold_ensemble_of_barely_trained_networks_listens_to_its_neighbours(tm
         tmp_path / "out",
         "data=sequence_csv",
         f"data.path={tmp_path / 'seq.csv'}",
-        *COLUMNS,
+        *SEQUENCE_COLUMNS,
         "model.hidden_size=4",
         "trainer.max_epochs=1",
         "budget.min_steps=0",

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import long_frame, predicted_test_accuracy, trained_run
+from helpers import SEQUENCE_COLUMNS, long_frame, predicted_test_accuracy, trained_run
 
 from lstmkit.data.augment import SMALL, Augment, augment_for
 from lstmkit.data.sequences import SequenceDataModule
@@ -72,9 +72,7 @@ def test_an_augmented_run_logs_it_and_predict_matches_its_test_score(tmp_path):
         tmp_path / "out",
         "data=sequence_csv",
         f"data.path={tmp_path / 'seq.csv'}",
-        "data.id_column=sid",
-        "data.step_column=t",
-        "data.split_column=split",
+        *SEQUENCE_COLUMNS,
         "model.hidden_size=8",
         "trainer.max_epochs=4",
         "optimizer.lr=1e-2",

@@ -6,7 +6,14 @@ import json
 
 import numpy as np
 import pytest
-from helpers import ROOT, long_frame, predicted_test_accuracy, run_train, trained_run
+from helpers import (
+    ROOT,
+    SEQUENCE_COLUMNS,
+    long_frame,
+    predicted_test_accuracy,
+    run_train,
+    trained_run,
+)
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 
@@ -14,8 +21,6 @@ from lstmkit.cv_ensemble import FOLDS, fold_config, fold_count
 from lstmkit.data.folds import check_fold, stratified_folds
 from lstmkit.data.sequences import SequenceDataModule
 from lstmkit.errors import ConfigError
-
-COLUMNS = ("data.id_column=sid", "data.step_column=t", "data.split_column=split")
 
 
 def test_folds_keep_the_class_proportions_and_sizes_within_one():
@@ -84,7 +89,7 @@ def compose_cfg(tmp_path, *overrides: str):
                 "data=sequence_csv",
                 f"data.path={tmp_path / 'seq.csv'}",
                 f"paths.output_dir={tmp_path}",
-                *COLUMNS,
+                *SEQUENCE_COLUMNS,
                 *overrides,
             ],
             return_hydra_config=True,
@@ -137,7 +142,11 @@ def test_a_tiny_set_trains_a_fold_ensemble_that_predict_reads(tmp_path):
     frame = long_frame(n_per_class=20)
     frame.to_csv(tmp_path / "seq.csv", index=False)
     run = trained_run(
-        tmp_path / "out", "data=sequence_csv", f"data.path={tmp_path / 'seq.csv'}", *COLUMNS, *TINY
+        tmp_path / "out",
+        "data=sequence_csv",
+        f"data.path={tmp_path / 'seq.csv'}",
+        *SEQUENCE_COLUMNS,
+        *TINY,
     )
     report = json.loads((run / "metrics.json").read_text())
     assert report["ensemble"]["folds"] == FOLDS
@@ -167,7 +176,7 @@ def test_ensemble_folds_0_trains_one_ordinary_run(tmp_path):
         tmp_path / "out",
         "data=sequence_csv",
         f"data.path={tmp_path / 'seq.csv'}",
-        *COLUMNS,
+        *SEQUENCE_COLUMNS,
         *TINY,
         "ensemble.folds=0",
     )

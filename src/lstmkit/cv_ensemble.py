@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
+from torch import nn
 
 from lstmkit.data.augment import SMALL
 from lstmkit.data.base import CsvDataModule
@@ -107,7 +108,7 @@ def fold_config(cfg: DictConfig, fold: int, folds: int, folder: Path) -> DictCon
 
 def out_of_fold(
     cfg: DictConfig,
-    folders: list[Path],
+    nets: list[nn.Module],
     datamodules: list[CsvDataModule],
     neighbours: Choice | None = None,
 ) -> dict[str, float]:
@@ -119,9 +120,8 @@ def out_of_fold(
     """
     total: dict[str, float] = {}
     count = 0
-    for i, (folder, datamodule) in enumerate(zip(folders, datamodules, strict=True)):
+    for i, (net, datamodule) in enumerate(zip(nets, datamodules, strict=True)):
         size = len(cast(Sized, datamodule.splits["val"]))
-        net = load_run(folder).net
         if neighbours is not None and neighbours.member is not None:
             net = Ensemble([net], True, neighbours.fold_members[i], neighbours.weight).eval()
         for key, value in score(cfg, net, datamodule, ("validate",)).items():
@@ -131,7 +131,7 @@ def out_of_fold(
 
 
 def choose_neighbours(
-    cfg: DictConfig, folders: list[Path], datamodules: list[CsvDataModule]
+    cfg: DictConfig, nets: list[nn.Module], datamodules: list[CsvDataModule]
 ) -> Choice:
     """The nearest-neighbour member (or none), chosen on the members' out-of-fold predictions."""
     if neighbour_setting(cfg) is False:
@@ -139,7 +139,7 @@ def choose_neighbours(
     else:
         labels = cast(ClassificationData, datamodules[0]).labels
         assert labels is not None, "setup() first"
-        choice = choose(cfg, pool(folders, datamodules), len(labels.names))
+        choice = choose(cfg, pool(nets, datamodules), len(labels.names))
     log.info(describe(choice))
     return choice
 
@@ -168,9 +168,10 @@ def train_cv_ensemble(
     with open_dict(chosen):
         chosen.ensemble.folds = folds  # the saved config says what ran
     folders = [Path(member.paths.run_dir) for member in members]
-    near = choose_neighbours(cfg, folders, datamodules)
+    nets = [load_run(folder).net for folder in folders]  # each member, read back once
+    near = choose_neighbours(cfg, nets, datamodules)
     net = save_ensemble(out, chosen, folders, datamodules[0], near)  # one preprocessing for all
-    metrics = out_of_fold(cfg, folders, datamodules, near)
+    metrics = out_of_fold(cfg, nets, datamodules, near)
     metrics |= score(cfg, net, datamodules[0], ("test",))
     info = {
         "size": folds,

@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import torch
 from omegaconf import DictConfig
+from torch import nn
 
 from lstmkit.data.base import CsvDataModule
 from lstmkit.data.batches import RaggedDataset
@@ -73,27 +73,25 @@ def setting(cfg: DictConfig) -> bool | None:
     return value
 
 
-def pool(folders: list[Path], datamodules: list[CsvDataModule]) -> Pool:
+def pool(nets: list[nn.Module], datamodules: list[CsvDataModule]) -> Pool:
     """The members' validation folds side by side, with each member's probabilities on its own."""
-    from lstmkit.inference.run import load_run  # the run loader imports the models
-
     parts = [cast(RaggedDataset, dm.splits["val"]) for dm in datamodules]
     steps = max(int(part.inputs.lengths.max(initial=0)) for part in parts)
-    inputs, lengths, labels, folds, nets = [], [], [], [], []
-    for i, (folder, part) in enumerate(zip(folders, parts, strict=True)):
+    inputs, lengths, labels, folds, members = [], [], [], [], []
+    for i, (net, part) in enumerate(zip(nets, parts, strict=True)):
         ragged: Ragged = part.inputs
         padded, mask = ragged.pad(np.arange(len(ragged)), max_length=steps)
         inputs.append(torch.from_numpy(np.ascontiguousarray(padded, dtype=np.float32)))
         lengths.append(torch.from_numpy(mask.sum(1).astype(np.int64)))
         labels.append(torch.from_numpy(np.asarray(part.targets, dtype=np.int64)))
         folds.append(np.full(len(ragged), i))
-        nets.append(probabilities(load_run(folder).net, ragged))
+        members.append(probabilities(net, ragged))
     return Pool(
         torch.cat(inputs),
         torch.cat(lengths),
         torch.cat(labels),
         np.concatenate(folds),
-        np.concatenate(nets),
+        np.concatenate(members),
     )
 
 

@@ -42,28 +42,31 @@ class NearestNeighbours(nn.Module):
 
     def store(self, inputs: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor) -> None:
         """Keep `inputs` [N, T, width] (padded) and their labels as the member's memory."""
-        flat = self.flatten(inputs.float(), lengths)
-        self.memory.copy_(flat)
+        self.memory.copy_(self.flatten(self.valid_steps(inputs, lengths)))
         self.labels.copy_(labels)
 
-    def flatten(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """[B, T, width] -> [B, steps * width]: pads zeroed, cut or zero-extended to `steps`."""
+    @staticmethod
+    def valid_steps(inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """`inputs` in float32 with every pad set to zero, so padding never counts."""
         steps = torch.arange(inputs.shape[1], device=inputs.device)
-        valid = (steps[None, :] < lengths[:, None].to(inputs.device)).to(inputs.dtype)
+        valid = (steps[None, :] < lengths[:, None].to(inputs.device)).to(torch.float32)
+        return inputs.float() * valid[..., None]
+
+    def flatten(self, inputs: torch.Tensor) -> torch.Tensor:
+        """[B, T, width] (pads zeroed) -> [B, steps * width], cut or zero-extended to `steps`."""
         zeros = inputs.new_zeros(inputs.shape[0], self.steps, self.width)
         # extend, then cut: no branch on the length, so an ONNX graph takes any length
-        kept = torch.cat([inputs * valid[..., None], zeros], dim=1)[:, : self.steps]
+        kept = torch.cat([inputs, zeros], dim=1)[:, : self.steps]
         return kept.reshape(kept.shape[0], self.steps * self.width)
 
     def distances(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Euclidean distance of each series to each stored one, [B, count]."""
-        steps = torch.arange(inputs.shape[1], device=inputs.device)
-        valid = (steps[None, :] < lengths[:, None].to(inputs.device)).to(torch.float32)
-        x = inputs.float() * valid[..., None]
+        x = self.valid_steps(inputs, lengths)
         total = (x * x).sum(dim=(1, 2))  # every valid step, also those beyond `steps`
-        flat = self.flatten(x, lengths)
         memory = self.memory.float()
-        squared = total[:, None] + (memory * memory).sum(1)[None, :] - 2 * flat @ memory.T
+        squared = (
+            total[:, None] + (memory * memory).sum(1)[None, :] - 2 * self.flatten(x) @ memory.T
+        )
         return squared.clamp_min(0).sqrt()
 
     def class_distances(self, distances: torch.Tensor) -> torch.Tensor:
